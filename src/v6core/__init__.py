@@ -1,0 +1,49 @@
+"""v6core: RFC 6724 resolver ordering and a high-rate NDP responder, with a Cython core.
+
+Public names are imported lazily so that ``import v6core`` stays cheap.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# name -> module that defines it
+_LAZY = {
+    "V6CoreError": "v6core.errors",
+    "AddressError": "v6core.errors",
+    "ParseError": "v6core.errors",
+    "PolicyError": "v6core.errors",
+    "ConfigError": "v6core.errors",
+    "Scope": "v6core.errors",
+    "PrefixTable": "v6core._core.prefix",
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'v6core' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+if TYPE_CHECKING:
+    from v6core._core.prefix import PrefixTable
+    from v6core.errors import (
+        AddressError,
+        ConfigError,
+        ParseError,
+        PolicyError,
+        Scope,
+        V6CoreError,
+    )

@@ -1,0 +1,5 @@
+import sys
+
+from v6core.cli import main
+
+sys.exit(main())

@@ -1,0 +1,26 @@
+"""Longest-prefix match over an immutable prefix table."""
+
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from v6core._core.addr import AddressLike, PrefixLike
+
+_T = TypeVar("_T")
+
+class PrefixTable:
+    prefixes: tuple[tuple[bytes, int], ...]
+    values: tuple[int, ...]
+    def __init__(self, prefixes: Iterable[PrefixLike], values: Iterable[int] | None = None) -> None: ...
+    def __len__(self) -> int: ...
+    def __contains__(self, address: AddressLike) -> bool: ...
+    def __iter__(self) -> Iterator[tuple[str, int]]: ...
+    def lookup(self, address: AddressLike, default: _T | None = None) -> int | _T | None: ...
+    def match(self, address: AddressLike) -> tuple[str | None, int] | None: ...
+    def lookup_many(
+        self, addresses: npt.NDArray[np.uint8], out: npt.NDArray[np.int64] | None = None
+    ) -> npt.NDArray[np.int64]: ...
+    @property
+    def intervals(self) -> int: ...

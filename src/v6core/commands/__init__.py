@@ -1,0 +1,1 @@
+"""One module per ``v6core`` subcommand; each defines ``register(subparsers)``."""
