@@ -14,16 +14,17 @@ if os.environ.get("V6CORE_DEBUG"):
     CFLAGS = ["-O0", "-g"]
     MACROS.append(("V6CORE_DEBUG", "1"))
 
-# Modules that use OpenMP-free threads only; one extension per .pyx in src/v6core/_core.
+# One extension per .pyx under src/v6core (the compiled core in _core/, the responder's
+# packet loop beside its Python layer); the module name follows the path.
 extensions = [
     Extension(
-        "v6core._core." + os.path.splitext(os.path.basename(path))[0],
+        os.path.splitext(os.path.relpath(path, "src"))[0].replace(os.sep, "."),
         [path],
         include_dirs=[numpy.get_include(), "src/v6core/_core"],
         extra_compile_args=CFLAGS,
         define_macros=MACROS,
     )
-    for path in sorted(glob("src/v6core/_core/*.pyx"))
+    for path in sorted(glob("src/v6core/**/*.pyx", recursive=True))
 ]
 
 setup(
