@@ -28,7 +28,7 @@ SK_GLIBC (glibc 2.36 sysdeps/posix/getaddrinfo.c, rfc3484_sort)
     Same rule order, with: rule 3 counts ``SK_F_OPTIMISTIC`` as deprecated; rule 4 is
     "home beats non-home" (``SK_F_HOME``); rule 7 compares ``SK_F_ENCAP`` only when the
     two interface indexes differ; IPv4 scope from the policy's scopev4 list (built in:
-    169.254/16 and 127/8 -> 2, 10/8, 172.16/12, 192.168/16 -> 5, else 14); rule 9 for
+    169.254/16 and 127/8 -> 2, else 14; gai.conf scopev4 replaces it); rule 9 for
     IPv6 is the full 128-bit CommonPrefixLen (glibc's fls over the first differing
     32-bit word is equivalent), for IPv4 ``clz32(D ^ S)`` only when D is inside S's
     on-link subnet (S's prefix length; an unknown length is glibc's "not found" 0,
