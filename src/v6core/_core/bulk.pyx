@@ -43,7 +43,6 @@ stream inputs larger than memory through them a chunk at a time.
 cimport cython
 from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t, int32_t
 from libc.stdlib cimport malloc, free
-from libc.string cimport memcmp
 
 cimport numpy as cnp
 import numpy as np
@@ -51,7 +50,7 @@ import numpy as np
 from v6core._core.types cimport addr128_t, addr_load, addr_is_v4mapped, addr_eq
 from v6core._core.sortkey cimport (
     sk_policy_t, sk_row_t, CompiledPolicy, sk_fill_row, sk_decide, sk_sort, sk_scope,
-    sk_label, sk_cpl, musl_key, SK_RFC6724, SK_GLIBC, SK_MUSL, SK_F_USABLE,
+    sk_label, sk_cpl, SK_RFC6724, SK_GLIBC, SK_MUSL, SK_F_USABLE,
     SK_F_DEPRECATED, SK_F_HOME, SK_F_CAREOF, SK_F_TEMPORARY, SK_F_ENCAP, SK_F_OPTIMISTIC,
     SK_NO_IFINDEX, SK_K_SCOPE, MUSL_MAXADDRS,
 )
@@ -137,8 +136,6 @@ cdef extern from *:
     """
     uint32_t v6b_musl_key(const uint8_t *d, const uint8_t *s, unsigned flags,
                           unsigned pos) noexcept nogil
-
-
 
 
 cdef uint32_t bulk_musl_key_fast(const uint8_t *dst, const uint8_t *src, unsigned flags,
@@ -627,7 +624,7 @@ def offsets_from_groups(groups):
     ids = groups[offsets[:-1]]
     uniq, counts = np.unique(ids, return_counts=True)
     if uniq.shape[0] != ids.shape[0]:
-        dup = uniq[np.argmax(counts > 1)]
+        dup = uniq[np.argmax(counts > 1)].item()
         raise ValueError(f"groups: the rows of group {dup!r} are not contiguous (sort rows by "
                          "group first, keeping each group's candidate order)")
     return offsets, ids
@@ -888,7 +885,7 @@ def select_sources(dst, host, host_offsets, candidates, cand_flags=None, cand_pl
     if n and (int(hosts.min()) < 0 or int(hosts.max()) >= H):
         r = int(np.argmax((hosts < 0) | (hosts >= H)))
         raise ValueError(f"host: row {r} names host {int(hosts[r])}, but there are {H} hosts")
-    code, cp, _ = _resolve("rfc6724", policy)
+    _, cp, _ = _resolve("rfc6724", policy)
     cdef CompiledPolicy cpol = cp
     # per-candidate attributes, computed once
     cdef cnp.ndarray cbuf = np.zeros(max(m, 1) * sizeof(_cand_t), dtype=np.uint8)
