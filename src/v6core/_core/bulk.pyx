@@ -207,7 +207,7 @@ cdef int bulk_order_group(int flavor, const sk_policy_t *pol, bint musl_fast,
     cdef uint64_t kt, top
     cdef int exact = 0, rule
     cdef bint v4seen, v6seen, all_v4 = True
-    cdef uint32_t f, home_mix = 0, encap_or = 0, encap_and = 0xffffffff
+    cdef uint32_t f, home_mix = 0, n_usable = 0, n_encap = 0
     for i in range(n):
         order[i] = <uint32_t>i
         _load_row(&rows[i], dst, src, flags, plen, lo + i, <uint32_t>i)
@@ -227,8 +227,9 @@ cdef int bulk_order_group(int flavor, const sk_policy_t *pol, bint musl_fast,
             if f & SK_F_USABLE:
                 if ((f & SK_F_HOME) != 0) != ((f & SK_F_CAREOF) != 0):
                     home_mix = 1
-                encap_or |= f & SK_F_ENCAP
-                encap_and &= f & SK_F_ENCAP
+                n_usable += 1
+                if f & SK_F_ENCAP:
+                    n_encap += 1
     if n < 2 or (flavor == SK_MUSL and all_v4):
         return 0
     # insertion sort by key, descending; keys are distinct (the position is in them)
@@ -245,7 +246,7 @@ cdef int bulk_order_group(int flavor, const sk_policy_t *pol, bint musl_fast,
             exact |= BULK_EXACT_SIZE
         if flavor == SK_RFC6724 and home_mix:
             exact |= BULK_EXACT_RULE4
-        if flavor == SK_GLIBC and encap_or != encap_and:
+        if flavor == SK_GLIBC and 0 < n_encap < n_usable:
             exact |= BULK_EXACT_RULE7
         # rule 9: a rules 1-8 tie class (contiguous after the sort) holding both families
         i = 0
@@ -921,3 +922,48 @@ def select_sources(dst, host, host_offsets, candidates, cand_flags=None, cand_pl
     step = -(-n // nthreads)
     _pool_map(run, [(a, min(a + step, n)) for a in range(0, n, step)])
     return Sources(src_out, flags_out, plen_out, choice)
+
+
+# ------------------------------------------------------------------ destination classes
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef void _classify_range(const uint8_t *dst, Py_ssize_t r0, Py_ssize_t r1,
+                          uint8_t *out) noexcept nogil:
+    cdef Py_ssize_t r
+    cdef addr128_t a
+    cdef uint8_t c
+    for r in range(r0, r1):
+        a = addr_load(dst + 16 * r)
+        if addr_is_v4mapped(a):
+            c = 5
+        elif (a.hi >> 57) == 0x7e:              # fc00::/7 ULA (RFC 4193)
+            c = 1
+        elif (a.hi >> 48) == 0x2002:            # 6to4 (RFC 3056)
+            c = 2
+        elif (a.hi >> 32) == 0x20010000:        # Teredo (RFC 4380)
+            c = 3
+        elif (a.hi >> 61) == 1:                 # 2000::/3 global unicast
+            c = 0
+        else:
+            c = 4
+        out[r] = c
+
+
+def classify(dst, threads=None):
+    """Destination class of each row (uint8): 0 global unicast (2000::/3), 1 ULA
+    (fc00::/7), 2 6to4 (2002::/16), 3 Teredo (2001::/32), 4 other IPv6, 5 IPv4."""
+    cdef Py_ssize_t n = _nrows(dst)
+    cdef const uint8_t *d = _rows_ptr(dst, "dst", n)
+    out = np.empty(n, dtype=np.uint8)
+    if n == 0:
+        return out
+    cdef uint8_t *o = <uint8_t *>cnp.PyArray_DATA(out)
+
+    def run(Py_ssize_t r0, Py_ssize_t r1):
+        with nogil:
+            _classify_range(d, r0, r1, o)
+    nthreads = _threads(threads, n)
+    step = -(-n // nthreads)
+    _pool_map(run, [(a, min(a + step, n)) for a in range(0, n, step)])
+    return out
