@@ -133,6 +133,8 @@ class Dataset:
 
 # -- the built-in synthetic container fleet
 
+_BLOCK = 1 << 18          # lookups per generated block
+
 # (name, weight, source recipe): each host gets the sources its recipe lists
 PROFILES = (
     ("dual-stack", 0.30, ("gua", "gua-temp", "v4-private")),
@@ -248,25 +250,28 @@ def synthetic_fleet(lookups: int = 1_000_000, hosts: int = 2000, services: int =
     svc_v16 = svc_dst.view("V16").ravel()
     pop = 1.0 / np.arange(1, services + 1) ** 0.9
     cdf = np.cumsum(pop / pop.sum())
-    avg = float((svc_size * pop / pop.sum()).sum())
+
+    def block(k: int, n: int) -> Chunk:
+        # block k always holds the same lookups, whatever chunk size the caller asks for
+        r = np.random.default_rng((seed, k))
+        host = r.integers(0, hosts, n)
+        svc = np.minimum(np.searchsorted(cdf, r.random(n)), services - 1)
+        sizes = svc_size[svc]
+        offsets = np.zeros(n + 1, np.int64)
+        np.cumsum(sizes, out=offsets[1:])
+        rows = np.repeat(svc_off[svc] - offsets[:-1], sizes) + np.arange(offsets[-1])
+        dst = svc_v16.take(rows).view(np.uint8).reshape(-1, 16)
+        return Chunk(offsets, dst, host=host)
 
     def chunks(max_rows: int) -> Iterator[Chunk]:
-        per = max(1, int(max_rows / max(avg, 1.0) * 0.9))
-        done = 0
-        k = 0
-        while done < lookups:
-            n = min(per, lookups - done)
-            r = np.random.default_rng((seed, k))
-            host = r.integers(0, hosts, n)
-            svc = np.minimum(np.searchsorted(cdf, r.random(n)), services - 1)
-            sizes = svc_size[svc]
-            offsets = np.zeros(n + 1, np.int64)
-            np.cumsum(sizes, out=offsets[1:])
-            rows = np.repeat(svc_off[svc] - offsets[:-1], sizes) + np.arange(offsets[-1])
-            dst = svc_v16.take(rows).view(np.uint8).reshape(-1, 16)
-            yield Chunk(offsets, dst, host=host)
-            done += n
-            k += 1
+        for k, start in enumerate(range(0, lookups, _BLOCK)):
+            c = block(k, min(_BLOCK, lookups - start))
+            if c.offsets[-1] <= max_rows:
+                yield c
+                continue
+            for g0, g1 in bulk.iter_chunks(c.offsets, max_rows):
+                r0, r1 = int(c.offsets[g0]), int(c.offsets[g1])
+                yield Chunk(c.offsets[g0:g1 + 1] - r0, c.dst[r0:r1], host=c.host[g0:g1])
 
     return Dataset(f"built-in container fleet (seed {seed})", lookups, chunks, fleet,
                    {"hosts": hosts, "services": services, "seed": seed})
