@@ -83,7 +83,8 @@ cdef extern from *:
        2.1 without ::/96, fec0::/10 and 3ffe::/16), scopeof() (every IPv4 address global),
        prefixmatch() over all 128 bits, and the DAS_* bit fields.  Written without
        data-dependent branches: rows arrive in random order, and a mispredicted branch
-       costs more than computing both sides. */
+       costs more than computing both sides; a 128 KiB table indexed by the first 16
+       bits replaces most of the comparisons. */
     static inline __attribute__((always_inline))
     uint64_t v6b_be64(const uint8_t *p) {
         uint64_t v; __builtin_memcpy(&v, p, 8);
@@ -92,24 +93,24 @@ cdef extern from *:
     #endif
         return v;
     }
-    static const uint8_t v6b_musl_prec[6] = {40, 50, 35, 30, 5, 3};
-    static const uint8_t v6b_musl_label[6] = {1, 0, 4, 2, 5, 13};
-    static inline __attribute__((always_inline))
-    unsigned v6b_musl_class(uint64_t hi, uint64_t lo) {
-        unsigned z = hi == 0;
-        return (z & (lo == 1)) * 1u + (z & ((lo >> 32) == 0xffffu)) * 2u
-             + ((hi >> 48) == 0x2002u) * 3u + ((hi >> 32) == 0x20010000u) * 4u
-             + ((hi >> 57) == 0x7eu) * 5u;
-    }
-    static inline __attribute__((always_inline))
-    unsigned v6b_musl_scope(uint64_t hi, uint64_t lo) {
-        /* multicast: its scope field; fe80::/10 and ::1: 2; fec0::/10: 5; else 14 */
-        int top10 = (int)(hi >> 54);
-        int site = top10 == 0x3fb;
-        int ll = (top10 == 0x3fa) | ((hi | (lo ^ 1)) == 0);
-        int mc = (hi >> 56) == 0xff;
-        int mcs = (int)((hi >> 48) & 15);
-        return (unsigned)(14 - 9 * site - 12 * ll + mc * (mcs - 14));
+    /* musl's table and scopeof() for an address, by its first 16 bits, when the rest is
+       not special: prec << 8 | label << 4 | scope.  Built once by v6b_init() from
+       musl's rows: 2002::/16 30/2, fc00::/7 3/13, ::/0 40/1; fe80::/10 scope 2,
+       fec0::/10 scope 5, ff00::/8 the multicast scope field, else 14.  The rows that
+       need more than 16 bits (::1/128 50/0 scope 2, ::ffff:0:0/96 35/4, 2001::/32 5/5)
+       are fixed up per address below. */
+    static uint16_t v6b_t16[65536];
+    static void v6b_init(void) {
+        unsigned t, prec, label, scope;
+        for (t = 0; t < 65536; t++) {
+            prec = 40; label = 1; scope = 14;
+            if (t == 0x2002) { prec = 30; label = 2; }
+            if ((t >> 9) == 0x7e) { prec = 3; label = 13; }
+            if ((t >> 6) == 0x3fa) scope = 2;
+            if ((t >> 6) == 0x3fb) scope = 5;
+            if ((t >> 8) == 0xff) scope = t & 15;
+            v6b_t16[t] = (uint16_t)(prec << 8 | label << 4 | scope);
+        }
     }
     static inline __attribute__((always_inline))
     unsigned v6b_common_len(uint64_t x, uint64_t y) {
@@ -123,19 +124,31 @@ cdef extern from *:
             const uint8_t *d, const uint8_t *s, unsigned flags, unsigned pos) {
         uint64_t dh = v6b_be64(d), dl = v6b_be64(d + 8);
         uint64_t sh = v6b_be64(s), sl = v6b_be64(s + 8);
-        unsigned dc = v6b_musl_class(dh, dl), sc = v6b_musl_class(sh, sl);
-        unsigned dscope = v6b_musl_scope(dh, dl), sscope = v6b_musl_scope(sh, sl);
+        unsigned de = v6b_t16[dh >> 48], se = v6b_t16[sh >> 48];
+        /* the fix-ups: ::1, ::ffff:0:0/96 and Teredo (mutually exclusive) */
+        unsigned dz = dh == 0, sz = sh == 0;
+        unsigned dlo1 = dz & (dl == 1), dmap = dz & ((dl >> 32) == 0xffffu);
+        unsigned slo1 = sz & (sl == 1), smap = sz & ((sl >> 32) == 0xffffu);
+        unsigned dter = (dh >> 32) == 0x20010000u, ster = (sh >> 32) == 0x20010000u;
+        unsigned dprec = (de >> 8) + 10 * dlo1 - 5 * dmap - 35 * dter;
+        unsigned dlabel = ((de >> 4) & 15) - dlo1 + 3 * dmap + 4 * dter;
+        unsigned slabel = ((se >> 4) & 15) - slo1 + 3 * smap + 4 * ster;
+        unsigned dscope = (de & 15) - 12 * dlo1, sscope = (se & 15) - 12 * slo1;
         uint32_t usable = (uint32_t)(flags & 1u) << 30;   /* SK_F_USABLE */
         uint32_t src_bits = (uint32_t)(dscope == sscope) << 29
-                          | (uint32_t)(v6b_musl_label[dc] == v6b_musl_label[sc]) << 28
+                          | (uint32_t)(dlabel == slabel) << 28
                           | (uint32_t)v6b_common_len(dh ^ sh, dl ^ sl) << 8;
         src_bits &= -(uint32_t)(usable != 0);
-        return usable | src_bits | (uint32_t)v6b_musl_prec[dc] << 20
+        return usable | src_bits | (uint32_t)dprec << 20
              | (uint32_t)(15 - dscope) << 16 | (uint32_t)(48 - pos);
     }
     """
     uint32_t v6b_musl_key(const uint8_t *d, const uint8_t *s, unsigned flags,
                           unsigned pos) noexcept nogil
+    void v6b_init() noexcept nogil
+
+
+v6b_init()
 
 
 cdef uint32_t bulk_musl_key_fast(const uint8_t *dst, const uint8_t *src, unsigned flags,
