@@ -488,9 +488,9 @@ def _parse_prefix_line(cmd: str, val1: str, val2: str, maxbits: int, err: Any,
         if blen == "":
             warn(f"{cmd}: empty prefix length after '/': glibc reads it as 0")
     else:
-        bits = 128
-        warn(f"{cmd}: {val1!r} has no /length: taken as /128 (glibc reads an uninitialised "
-             "pointer here; write the length)")
+        err(f"{cmd}: {val1!r} has no /length: glibc then reads an uninitialised pointer "
+            "(glibc 2.36 on x86-64 ignores the line); write the length; line ignored")
+        return None
     val, end = _strtoul(val2)
     if val is None or end != "" or val > _INT_MAX:
         err(f"{cmd}: value {val2!r} is not a number from 0 to 2147483647; line ignored")
@@ -534,8 +534,10 @@ def _parse_scopev4_line(val1: str, val2: str, err: Any,
         bits += 96
         v4 = int.from_bytes(p4, "big")
     if not slash:
-        warn(f"scopev4: {val1!r} has no /length: taken as a host (glibc reads an "
-             "uninitialised pointer here; write the length)")
+        err(f"scopev4: {val1!r} has no /length: glibc then reads an uninitialised pointer "
+            "and glibc 2.36 on x86-64 crashes getaddrinfo (SIGSEGV); write the length; "
+            "v6core ignores the line")
+        return None
     val, end = _strtoul(val2)
     if val is None or end != "" or val > _INT_MAX:
         err(f"scopev4: value {val2!r} is not a number from 0 to 2147483647; line ignored")
