@@ -292,7 +292,8 @@ class PolicyTable:
 
     def format(self) -> str:
         """The effective table as a person reads it."""
-        lines = [f"{'Prefix':<24} {'Precedence':>10} {'Label':>6}"]
+        lines = [f"{'Prefix':<24} {'Precedence':>10} {'Label':>6}   "
+                 "('-': no row of its own, the next matching row applies)"]
         for prefix, prec, label in self.rows:
             lines.append(f"{prefix:<24} {'-' if prec is None else prec:>10} "
                          f"{'-' if label is None else label:>6}")
@@ -600,6 +601,13 @@ def _check_semantics(conf: GaiConf, base: PolicyTable) -> None:
         first_ln = lines[0][0]
         have = {(p, n) for p, n, _ in new}
         dropped = [(p, n, v) for p, n, v in builtin if (p, n) not in have]
+        old = {(p, n): v for p, n, v in builtin}
+        for ln, p, n, v in lines:
+            if (p, n) in old and old[(p, n)] != v:
+                conf.diagnostics.append(Diagnostic(
+                    conf.path, ln, "note",
+                    f"{kind} {_fmt_prefix(p, n)}: {old[(p, n)]} in glibc's built-in table, "
+                    f"{v} here"))
         if dropped:
             names = ", ".join(f"{_fmt_prefix(p, n)} {v}" for p, n, v in dropped)
             conf.diagnostics.append(Diagnostic(
