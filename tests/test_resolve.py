@@ -75,7 +75,7 @@ def test_kernel_sources_and_flags():
                           s.deprecated, s.home, s.ifindex] for s in srcs],
                           "ipget": ipget, "dests": dests}))
     """)
-    srcs = dict(zip(r["dests"], r["srcs"]))
+    srcs = dict(zip(r["dests"], r["srcs"], strict=False))
     # the kernel's own answer (ip route get) is the oracle for Source(D)
     for d in r["dests"]:
         if d == "fe80::1":

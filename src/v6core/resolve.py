@@ -314,7 +314,7 @@ def getaddrinfo(host: Any, port: Any, family: int = 0, type: int = 0, proto: int
     for fam, _t, _p, _c, sa in results:
         if fam not in (socket.AF_INET, socket.AF_INET6):
             continue
-        k = (fam, sa[0], sa[3] if fam == socket.AF_INET6 else 0)
+        k = (fam, sa[0], sa[3] if len(sa) > 3 else 0)
         if k not in first:
             first[k] = sa
             keys.append(k)
@@ -327,7 +327,7 @@ def getaddrinfo(host: Any, port: Any, family: int = 0, type: int = 0, proto: int
     pos = _order_positions(dests, srcs, flavor, policy)
     rank = {keys[i]: r for r, i in enumerate(pos)}
     return sorted(results, key=lambda e: rank.get(
-        (e[0], e[4][0], e[4][3] if e[0] == socket.AF_INET6 else 0), len(rank)))
+        (e[0], e[4][0], e[4][3] if len(e[4]) > 3 else 0), len(rank)))
 
 
 def _order_positions(dests: list[str], srcs: list[SourceAddress | None], flavor: str,

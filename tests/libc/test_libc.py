@@ -199,7 +199,7 @@ def test_musl_order_is_the_key_order(worlds, world, name):
     if len(hosts) < 2 or all_v4:
         expected = hosts
     else:
-        keys = dict(zip(hosts, r["musl_keys"]))
+        keys = dict(zip(hosts, r["musl_keys"], strict=False))
         assert len(set(r["musl_keys"])) == len(hosts)
         expected = sorted(hosts, key=lambda a: -keys[a])
     assert _norm(expected) == _norm(r["musl"])
