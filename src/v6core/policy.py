@@ -197,7 +197,7 @@ class PolicyTable:
         self.scopev4_rows: tuple[tuple[int, int, int], ...] | None = scope4
         self.name = name
         self.diagnostics: tuple[Diagnostic, ...] = ()
-        self._compiled: dict[int, Any] = {}
+        self._compiled: dict[int | str, Any] = {}
 
     @classmethod
     def _from_lists(cls, prec_rows: tuple, label_rows: tuple, scope4: tuple | None,
@@ -258,6 +258,9 @@ class PolicyTable:
     def compiled(self, flavor: str | int = "rfc6724") -> Any:
         """The C-level table for ``flavor`` (cached): this table's lists, and IPv4 scopes
         from its scopev4 list, else glibc's built-in list for the glibc flavour."""
+        c = self._compiled.get(flavor)
+        if c is not None:
+            return c
         from v6core._core import sortkey
 
         code = flavor if isinstance(flavor, int) else sortkey.flavor_code(flavor)
@@ -271,6 +274,7 @@ class PolicyTable:
                     scope4 = _GLIBC_SCOPE4
             c = sortkey.CompiledPolicy(self.precedence_rows, self.label_rows, scope4)
             self._compiled[code] = c
+        self._compiled[flavor] = c
         return c
 
     # ------------------------------------------------------------ display
@@ -292,7 +296,8 @@ class PolicyTable:
 
     def format(self) -> str:
         """The effective table as a person reads it."""
-        lines = [f"{'Prefix':<24} {'Precedence':>10} {'Label':>6}"]
+        lines = [f"{'Prefix':<24} {'Precedence':>10} {'Label':>6}   "
+                 "('-': no row of its own, the next matching row applies)"]
         for prefix, prec, label in self.rows:
             lines.append(f"{prefix:<24} {'-' if prec is None else prec:>10} "
                          f"{'-' if label is None else label:>6}")
@@ -331,7 +336,7 @@ def _scopev4_rows(rows: Iterable[tuple[str, int, int]] | None) -> tuple | None:
     return tuple(out)
 
 
-_GLIBC_SCOPE4 = _scopev4_rows(GLIBC_SCOPEV4)
+_GLIBC_SCOPE4: tuple = _scopev4_rows(GLIBC_SCOPEV4) or ()
 
 
 def _read_text(text_or_path: str | os.PathLike[str], path: str | None) -> tuple[str, str]:
@@ -488,9 +493,9 @@ def _parse_prefix_line(cmd: str, val1: str, val2: str, maxbits: int, err: Any,
         if blen == "":
             warn(f"{cmd}: empty prefix length after '/': glibc reads it as 0")
     else:
-        bits = 128
-        warn(f"{cmd}: {val1!r} has no /length: taken as /128 (glibc reads an uninitialised "
-             "pointer here; write the length)")
+        err(f"{cmd}: {val1!r} has no /length: glibc then reads an uninitialised pointer "
+            "(glibc 2.36 on x86-64 ignores the line); write the length; line ignored")
+        return None
     val, end = _strtoul(val2)
     if val is None or end != "" or val > _INT_MAX:
         err(f"{cmd}: value {val2!r} is not a number from 0 to 2147483647; line ignored")
@@ -534,8 +539,10 @@ def _parse_scopev4_line(val1: str, val2: str, err: Any,
         bits += 96
         v4 = int.from_bytes(p4, "big")
     if not slash:
-        warn(f"scopev4: {val1!r} has no /length: taken as a host (glibc reads an "
-             "uninitialised pointer here; write the length)")
+        err(f"scopev4: {val1!r} has no /length: glibc then reads an uninitialised pointer "
+            "and glibc 2.36 on x86-64 crashes getaddrinfo (SIGSEGV); write the length; "
+            "v6core ignores the line")
+        return None
     val, end = _strtoul(val2)
     if val is None or end != "" or val > _INT_MAX:
         err(f"scopev4: value {val2!r} is not a number from 0 to 2147483647; line ignored")
@@ -567,7 +574,7 @@ def _check_semantics(conf: GaiConf, base: PolicyTable) -> None:
     """Duplicates, and built-in rows a partial table drops."""
     def dup_check(kind: str, lines: list) -> None:
         first: dict[tuple, int] = {}
-        for ln, p, n, v in lines:
+        for ln, p, n, _v in lines:
             k = (p, n)
             if k in first:
                 conf.diagnostics.append(Diagnostic(
@@ -598,6 +605,13 @@ def _check_semantics(conf: GaiConf, base: PolicyTable) -> None:
         first_ln = lines[0][0]
         have = {(p, n) for p, n, _ in new}
         dropped = [(p, n, v) for p, n, v in builtin if (p, n) not in have]
+        old = {(p, n): v for p, n, v in builtin}
+        for ln, p, n, v in lines:
+            if (p, n) in old and old[(p, n)] != v:
+                conf.diagnostics.append(Diagnostic(
+                    conf.path, ln, "note",
+                    f"{kind} {_fmt_prefix(p, n)}: {old[(p, n)]} in glibc's built-in table, "
+                    f"{v} here"))
         if dropped:
             names = ", ".join(f"{_fmt_prefix(p, n)} {v}" for p, n, v in dropped)
             conf.diagnostics.append(Diagnostic(

@@ -97,7 +97,37 @@ _world(World(
     names={"scopev4-site": ["2001:db8:5::1", "198.51.100.1", "169.254.1.1"],
            "label-48": ["2001:db8:6::1", "2001:db8:5::1"]}))
 
-HAND = {(w, n) for w, world in WORLDS.items() for n in world.names}
+# glibc's strtoul-based parsing: a prefix without /length, and an empty value
+_world(World(
+    "gai-no-length", v4=["192.0.2.2/24"], v6=["2001:db8:1::2/64"],
+    gai_conf="precedence ::ffff:0:0 100\n",
+    names={"v4-first-in-input": ["198.51.100.1", "2001:db8:5::1"]}))
+_world(World(
+    "gai-empty-value", v4=["192.0.2.2/24"], v6=["2001:db8:1::2/64"],
+    gai_conf="precedence ::/0\n",
+    names={"v4-first-in-input": ["198.51.100.1", "2001:db8:5::1"]}))
+
+_world(World(
+    "gai-scopev4-no-length", v4=["192.0.2.2/24"], v6=[], gai_conf="scopev4 ::ffff:198.51.100.1 5\n",
+    names={"ll-v6-vs-v4": ["2001:db8:5::1", "198.51.100.1"]}))
+_world(World(
+    "gai-scopev4-v4-no-length", v4=["192.0.2.2/24"], v6=[], gai_conf="scopev4 198.51.100.1 5\n",
+    names={"ll-v6-vs-v4": ["2001:db8:5::1", "198.51.100.1"]}))
+_world(World(
+    "gai-scopev4-host", v4=["192.0.2.2/24"], v6=[], gai_conf="scopev4 198.51.100.1/32 5\n",
+    names={"ll-v6-vs-v4": ["2001:db8:5::1", "198.51.100.1"]}))
+
+# no IPv6 but loopback: glibc's __check_pf then returns no address details at all, so
+# IPv4 sources have prefix length 0 (rule 9: only D == S counts)
+_world(World(
+    "no-ipv6", v4=["10.1.2.4/24", "192.0.2.2/24"], v6=[], ipv6=False, gai_conf="",
+    names={"allv4-subnet": ["198.51.100.1", "10.1.2.3"],
+           "with-loopback6": ["198.51.100.1", "10.1.2.3", "::1"],
+           "self": ["10.1.2.3", "10.1.2.4"]}))
+
+# worlds whose gai.conf makes the real glibc crash: not part of the differential cases
+CRASHING = {"gai-scopev4-no-length", "gai-scopev4-v4-no-length"}
+HAND = {(w, n) for w, world in WORLDS.items() for n in world.names if w not in CRASHING}
 
 # ---------------------------------------------------------------- generated names
 
@@ -113,13 +143,14 @@ V4POOL = [a for a in POOL if "." in a]
 GENERATED_PER_WORLD = 9
 _rng = random.Random(6724)
 for wname in ("ula", "prec-v4-100", "deprecated", "v4-subnets", "link-local", "unreachable",
-              "partial-tables"):
+              "partial-tables", "no-ipv6"):
     for k in range(GENERATED_PER_WORLD):
         n = _rng.choice([2, 3, 3, 4, 4, 5, 6, 8])
         pool = V4POOL if k == 0 else POOL     # one all-IPv4 name per world
         WORLDS[wname].names[f"gen{k}"] = _rng.sample(pool, min(n, len(pool)))
 
-CASES = sorted((w, n) for w, world in WORLDS.items() for n in world.names)
+CASES = sorted((w, n) for w, world in WORLDS.items() for n in world.names
+               if w not in CRASHING)
 GENERATED = [c for c in CASES if c not in HAND]
 
 
@@ -176,7 +207,7 @@ def test_musl_order_is_the_key_order(worlds, world, name):
     if len(hosts) < 2 or all_v4:
         expected = hosts
     else:
-        keys = dict(zip(hosts, r["musl_keys"]))
+        keys = dict(zip(hosts, r["musl_keys"], strict=False))
         assert len(set(r["musl_keys"])) == len(hosts)
         expected = sorted(hosts, key=lambda a: -keys[a])
     assert _norm(expected) == _norm(r["musl"])
@@ -236,3 +267,23 @@ def test_ipv4_rule9_only_inside_the_subnet_on_glibc(worlds):
     assert [a for a in r["glibc"] if "." in a] == ["198.51.100.1", "10.200.0.1"]
     # musl: 10.200.0.1 shares 8 more bits with 10.1.2.4
     assert [a for a in r["musl"] if "." in a] == ["10.200.0.1", "198.51.100.1"]
+
+
+def test_prefix_without_length_is_ignored_by_glibc(worlds):
+    """glibc reads an uninitialised end pointer for a label/precedence prefix without
+    /length; glibc 2.36 on x86-64 ignores the line, and so does v6core (with an error)."""
+    r = worlds("gai-no-length")["v4-first-in-input"]
+    assert r["glibc"][0] == "2001:db8:5::1"      # built-in precedence still in force
+    assert _norm(r["v6core_glibc"]) == _norm(r["glibc"])
+
+
+@pytest.mark.parametrize("world", sorted(CRASHING))
+def test_scopev4_without_length_crashes_glibc_and_lint_says_so(worlds, world):
+    from v6core.policy import parse_gai_conf
+
+    r = worlds(world)["ll-v6-vs-v4"]
+    assert r["glibc"].startswith("CRASH"), r["glibc"]
+    assert not isinstance(r["musl"], str)          # musl never reads gai.conf
+    conf = parse_gai_conf(WORLDS[world].gai_conf, path="/etc/gai.conf")
+    errors = [d for d in conf.diagnostics if d.severity == "error"]
+    assert errors and errors[0].lineno == 1 and "crash" in errors[0].message
