@@ -43,7 +43,8 @@ from v6core.errors import ConfigError
 
 __all__ = [
     "Chunk", "Dataset", "Policy", "Report", "synthetic_fleet", "load", "save_npz",
-    "write_csv", "parse_policy", "simulate", "format_report", "plot_report",
+    "write_csv", "parse_policy", "simulate", "empty_report", "add_chunk", "merge_reports",
+    "format_report", "plot_report",
     "DEST_CLASSES", "RULE_NAMES",
 ]
 
@@ -677,10 +678,8 @@ def _family(cls: np.ndarray, usable: np.ndarray) -> np.ndarray:
     return fam
 
 
-def simulate(dataset: Dataset, policies: Sequence[Policy], *, threads: int | None = None,
-             max_rows: int = 1 << 20, progress: Any = None) -> Report:
-    """Run every policy over every lookup of ``dataset``; the first policy is the baseline
-    that the others are compared with.  ``progress(n_lookups_done)`` is called per chunk."""
+def empty_report(dataset: Dataset, policies: Sequence[Policy]) -> Report:
+    """A report with every count at zero, shaped for ``dataset`` and ``policies``."""
     if not policies:
         raise ConfigError("no policy to simulate")
     fleet = dataset.fleet
@@ -691,56 +690,89 @@ def simulate(dataset: Dataset, policies: Sequence[Policy], *, threads: int | Non
     if nprof:
         report.profile_names = fleet.profile_names
         report.profile_lookups = np.zeros(nprof, np.int64)
+    return report
+
+
+def add_chunk(report: Report, chunk: Chunk, fleet: Fleet | None,
+              threads: int | None = None) -> None:
+    """Run every policy of ``report`` over ``chunk`` and add the counts to ``report``."""
+    policies, stats = report.policies, report.stats
+    nprof = len(report.profile_names)
+    if chunk.lookups == 0:
+        return
+    if chunk.host is not None:
+        if fleet is None:
+            raise ConfigError(f"{report.dataset}: lookups name hosts but no hosts were given")
+        row_host = np.repeat(chunk.host, np.diff(chunk.offsets))
+        res = bulk.select_sources(chunk.dst, row_host, fleet.host_offsets,
+                                  fleet.candidates, fleet.cand_flags, fleet.cand_plen,
+                                  threads=threads)
+        src, flags, plen = res.src, res.flags, res.plen
+    else:
+        src, flags, plen = chunk.src, chunk.flags, chunk.plen
+    cls = classify_destinations(chunk.dst, threads)
+    src_ula = (src[:, 0] & 0xFE) == 0xFC
+    usable_row = (flags & bulk.FLAG_USABLE) != 0
+    nonempty = np.diff(chunk.offsets) > 0
+    prof = fleet.profile[chunk.host] if nprof and chunk.host is not None else None
+    if prof is not None:
+        report.profile_lookups += np.bincount(prof[nonempty], minlength=nprof)
+    base_first = None
+    base_fam = None
+    for k, (pol, st) in enumerate(zip(policies, stats, strict=True)):
+        r = bulk.order_groups(chunk.dst, src, flags, plen, offsets=chunk.offsets,
+                              flavor=pol.flavor, policy=pol.table, want_order=False,
+                              threads=threads)
+        first = r.first[nonempty]
+        fc = cls[first]
+        fu = usable_row[first]
+        st.lookups += first.shape[0]
+        st.reachable += int(fu.sum())
+        st.first_class += np.bincount(fc[fu], minlength=len(DEST_CLASSES))
+        st.first_src_ula += int((src_ula[first] & fu).sum())
+        st.rule += np.bincount(r.rule[nonempty], minlength=11)[:11]
+        st.exact += int((r.exact[nonempty] != 0).sum())
+        fam = _family(fc, fu)
+        if prof is not None:
+            st.by_profile += np.bincount(prof[nonempty] * 3 + fam,
+                                         minlength=3 * nprof).reshape(nprof, 3)
+        if k == 0:
+            base_first, base_fam = first, fam
+        else:
+            st.changed += int((first != base_first).sum())
+            st.moves += np.bincount(base_fam * 3 + fam, minlength=9).reshape(3, 3)
+    report.lookups += int(nonempty.sum())
+    report.candidates += int(chunk.offsets[-1])
+
+
+def merge_reports(into: Report, other: Report) -> Report:
+    """Add the counts of ``other`` (same policies) into ``into``; returns ``into``."""
+    for a, b in zip(into.stats, other.stats, strict=True):
+        for name in ("lookups", "reachable", "first_src_ula", "exact", "changed"):
+            setattr(a, name, getattr(a, name) + getattr(b, name))
+        a.first_class += b.first_class
+        a.rule += b.rule
+        a.moves += b.moves
+        if a.by_profile is not None and b.by_profile is not None:
+            a.by_profile += b.by_profile
+    into.lookups += other.lookups
+    into.candidates += other.candidates
+    if into.profile_lookups is not None and other.profile_lookups is not None:
+        into.profile_lookups += other.profile_lookups
+    return into
+
+
+def simulate(dataset: Dataset, policies: Sequence[Policy], *, threads: int | None = None,
+             max_rows: int = 1 << 20, progress: Any = None) -> Report:
+    """Run every policy over every lookup of ``dataset``; the first policy is the baseline
+    that the others are compared with.  ``progress(n_lookups_done)`` is called per chunk.
+    Memory is bounded by ``max_rows`` candidate rows per chunk."""
+    report = empty_report(dataset, policies)
     t0 = time.perf_counter()
     for chunk in dataset.iter_chunks(max_rows):
-        G = chunk.lookups
-        if G == 0:
-            continue
-        if chunk.host is not None:
-            if fleet is None:
-                raise ConfigError(f"{dataset.name}: lookups name hosts but no hosts were given")
-            row_host = np.repeat(chunk.host, np.diff(chunk.offsets))
-            res = bulk.select_sources(chunk.dst, row_host, fleet.host_offsets,
-                                      fleet.candidates, fleet.cand_flags, fleet.cand_plen,
-                                      threads=threads)
-            src, flags, plen = res.src, res.flags, res.plen
-        else:
-            src, flags, plen = chunk.src, chunk.flags, chunk.plen
-        cls = classify_destinations(chunk.dst, threads)
-        src_ula = (src[:, 0] & 0xFE) == 0xFC
-        usable_row = (flags & bulk.FLAG_USABLE) != 0
-        nonempty = np.diff(chunk.offsets) > 0
-        prof = fleet.profile[chunk.host] if nprof and chunk.host is not None else None
-        if prof is not None:
-            report.profile_lookups += np.bincount(prof[nonempty], minlength=nprof)
-        base_first = None
-        base_fam = None
-        for k, (pol, st) in enumerate(zip(policies, stats, strict=True)):
-            r = bulk.order_groups(chunk.dst, src, flags, plen, offsets=chunk.offsets,
-                                  flavor=pol.flavor, policy=pol.table, want_order=False,
-                                  threads=threads)
-            first = r.first[nonempty]
-            fc = cls[first]
-            fu = usable_row[first]
-            st.lookups += first.shape[0]
-            st.reachable += int(fu.sum())
-            st.first_class += np.bincount(fc[fu], minlength=len(DEST_CLASSES))
-            st.first_src_ula += int((src_ula[first] & fu).sum())
-            st.rule += np.bincount(r.rule[nonempty], minlength=11)[:11]
-            st.exact += int((r.exact[nonempty] != 0).sum())
-            fam = _family(fc, fu)
-            if prof is not None:
-                st.by_profile += np.bincount(prof[nonempty] * 3 + fam,
-                                             minlength=3 * nprof).reshape(nprof, 3)
-            if k == 0:
-                base_first, base_fam = first, fam
-            else:
-                st.changed += int((first != base_first).sum())
-                st.moves += np.bincount(base_fam * 3 + fam, minlength=9).reshape(3, 3)
-        report.lookups += int(nonempty.sum())
-        report.candidates += int(chunk.offsets[-1])
+        add_chunk(report, chunk, dataset.fleet, threads)
         if progress is not None:
-            progress(G)
+            progress(chunk.lookups)
     report.seconds = time.perf_counter() - t0
     return report
 
