@@ -15,7 +15,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from v6core import PolicyTable, SourceAddress, musl_sort_key, select_source, sort_destinations
+from v6core import (
+    PolicyTable,
+    SourceAddress,
+    explain,
+    musl_sort_key,
+    select_source,
+    sort_destinations,
+)
 from v6core._core import bulk
 from v6core._core.addr import pack
 
@@ -194,6 +201,10 @@ def test_group_orders_equal_sort_destinations(flavor, groups, pi):
         got = [int(r) - lo for r in res.order[lo:offsets[g + 1]]]
         assert got == want, (g, flavor, res.exact[g])
         assert res.first[g] == lo + want[0]
+        steps = explain([bytes(d) for d, _, _, _ in group],
+                        [_source(s, f, p) for _, s, f, p in group],
+                        flavor=flavor, policy=policy).steps
+        assert res.rule[g] == ((steps[0].rule or 0) if steps else 0), (g, flavor)
     # first/rule without the full order are the same
     res2 = bulk.order_groups(dst, src, flags, plen, offsets=offsets, flavor=flavor,
                              policy=policy, want_order=False, threads=1)
@@ -221,7 +232,6 @@ def test_exact_path_non_transitive_rule9_matches_sort_destinations():
 
 
 def test_rule_reported_is_the_deciding_rule():
-    from v6core import explain
     # ULA source (label 13) against IPv4 (label 4 matches): rule 5 puts IPv4 first (rfc6724)
     group = [(pack("2001:db8::1"), pack("fd00::1"), 0, 64),
              (pack("192.0.2.1"), pack("10.0.0.2"), 0, 24)]

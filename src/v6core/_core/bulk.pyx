@@ -50,9 +50,10 @@ import numpy as np
 from v6core._core.types cimport addr128_t, addr_load, addr_is_v4mapped, addr_eq
 from v6core._core.sortkey cimport (
     sk_policy_t, sk_row_t, CompiledPolicy, sk_fill_row, sk_decide, sk_sort, sk_scope,
-    sk_label, sk_cpl, SK_RFC6724, SK_GLIBC, SK_MUSL, SK_F_USABLE,
+    sk_label, sk_cpl, sk_wide_key, SK_RFC6724, SK_GLIBC, SK_MUSL, SK_F_USABLE,
     SK_F_DEPRECATED, SK_F_HOME, SK_F_CAREOF, SK_F_TEMPORARY, SK_F_ENCAP, SK_F_OPTIMISTIC,
-    SK_NO_IFINDEX, SK_K_SCOPE, MUSL_MAXADDRS,
+    SK_NO_IFINDEX, SK_K_USABLE, SK_K_SCOPE_MATCH, SK_K_NOT_DEPRECATED, SK_K_HOME,
+    SK_K_LABEL_MATCH, SK_K_PREC, SK_K_NATIVE, SK_K_SCOPE, MUSL_MAXADDRS,
 )
 
 cnp.import_array()
@@ -189,12 +190,41 @@ cdef inline void _load_row(sk_row_t *row, const uint8_t *dst, const uint8_t *src
 
 
 cdef uint64_t bulk_wide_key(int flavor, const sk_policy_t *pol, sk_row_t *row) noexcept nogil:
-    """Fill ``row`` (sk_fill_row) and return its bulk key (rfc6724/glibc layout above)."""
-    sk_fill_row(flavor, pol, row)
-    cdef uint64_t k = row.key | (<uint64_t>(row.cpl & 0xff) << BULK_K_CPL)
+    """The bulk key of a loaded ``row`` (rfc6724/glibc layout above): ``sk_wide_key`` and
+    ``sk_cpl`` (0 when unusable, as ``sk_fill_row`` has it).  The other derived fields of
+    ``row`` are left for ``sk_fill_row``, which only the exact path needs."""
+    cdef uint64_t k = sk_wide_key(flavor, pol, row.dst, row.src, row.flags)
+    cdef int32_t cpl = 0
+    if row.flags & SK_F_USABLE:
+        cpl = sk_cpl(flavor, row.src, row.dst, row.src_plen)
+    k |= <uint64_t>(cpl & 0xff) << BULK_K_CPL
     if row.index < BULK_POS_LIMIT:
         k |= BULK_POS_LIMIT - 1 - row.index
     return k
+
+
+cdef inline int _wide_rule(uint64_t x) noexcept nogil:
+    """The rule of the highest field in which two bulk keys differ (``x`` = a ^ b != 0).
+    Equal to ``sk_decide``'s rule wherever the key path is exact."""
+    if x >> SK_K_USABLE:
+        return 1
+    if x >> SK_K_SCOPE_MATCH:
+        return 2
+    if x >> SK_K_NOT_DEPRECATED:
+        return 3
+    if x >> SK_K_HOME:
+        return 4
+    if x >> SK_K_LABEL_MATCH:
+        return 5
+    if x >> SK_K_PREC:
+        return 6
+    if x >> SK_K_NATIVE:
+        return 7
+    if x >> SK_K_SCOPE:
+        return 8
+    if x >> BULK_K_CPL:
+        return 9
+    return 10
 
 
 cdef inline bint _is_v4(const sk_row_t *r) noexcept nogil:
@@ -276,8 +306,11 @@ cdef int bulk_order_group(int flavor, const sk_policy_t *pol, bint musl_fast,
             if v4seen and v6seen:
                 exact |= BULK_EXACT_RULE9
                 break
-        if exact:
-            sk_sort(flavor, rows, n, order, tmp)
+        if not exact:
+            return _wide_rule(keys[order[0]] ^ keys[order[1]])
+        for i in range(n):
+            sk_fill_row(flavor, pol, &rows[i])
+        sk_sort(flavor, rows, n, order, tmp)
     rule = sk_decide(flavor, &rows[order[0]], &rows[order[1]])
     if rule < 0:
         rule = -rule
