@@ -470,20 +470,28 @@ cdef void _select_sources_range(const sk_policy_t *pol, const uint8_t *dst,
     cdef bint dv4
     cdef int32_t dscope, dlabel, cbest, cc
     cdef const _cand_t *bc
+    cdef bint attrs
     for r in range(r0, r1):
         d = addr_load(dst + 16 * r)
         dv4 = addr_is_v4mapped(d)
         h = host[r]
         best = -1
         cbest = 0
-        dscope = sk_scope(SK_RFC6724, pol, d)
-        dlabel = sk_label(pol, d)
+        attrs = False          # Scope(D), Label(D) and CommonPrefixLens, once needed
         for c in range(hoff[h], hoff[h + 1]):
             if cands[c].v4 != dv4:
                 continue
+            if best < 0:
+                best = c
+                continue
+            if not attrs:
+                dscope = sk_scope(SK_RFC6724, pol, d)
+                dlabel = sk_label(pol, d)
+                cbest = sk_cpl(SK_RFC6724, cands[best].a, d, cands[best].plen)
+                attrs = True
             cc = sk_cpl(SK_RFC6724, cands[c].a, d, cands[c].plen)
-            if best < 0 or _src_better(&cands[c], cc, &cands[best], cbest, d, dscope,
-                                       dlabel, prefer_temp) < 0:
+            if _src_better(&cands[c], cc, &cands[best], cbest, d, dscope, dlabel,
+                           prefer_temp) < 0:
                 best = c
                 cbest = cc
         choice_out[r] = best
