@@ -135,6 +135,7 @@ class Dataset:
 # -- the built-in synthetic container fleet
 
 _BLOCK = 1 << 18          # lookups per generated block
+_PICK = 1 << 20           # resolution of the popularity draw
 
 # (name, weight, source recipe): each host gets the sources its recipe lists
 PROFILES = (
@@ -251,12 +252,14 @@ def synthetic_fleet(lookups: int = 1_000_000, hosts: int = 2000, services: int =
     svc_v16 = svc_dst.view("V16").ravel()
     pop = 1.0 / np.arange(1, services + 1) ** 0.9
     cdf = np.cumsum(pop / pop.sum())
+    # popularity by table: a uniform draw's first 20 bits pick the service (inverse CDF)
+    pick = np.minimum(np.searchsorted(cdf, np.arange(_PICK) / _PICK), services - 1)
 
     def block(k: int, n: int) -> Chunk:
         # block k always holds the same lookups, whatever chunk size the caller asks for
         r = np.random.default_rng((seed, k))
         host = r.integers(0, hosts, n)
-        svc = np.minimum(np.searchsorted(cdf, r.random(n)), services - 1)
+        svc = pick[(r.random(n) * _PICK).astype(np.int64)]
         sizes = svc_size[svc]
         offsets = np.zeros(n + 1, np.int64)
         np.cumsum(sizes, out=offsets[1:])
