@@ -220,10 +220,12 @@ def _services(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]
     for i in range(n):
         _, _, k6, n6, k4, n4 = SERVICES[kinds[i]]
         answer = []
-        for _ in range(int(rng.integers(n6[0], n6[1] + 1)) if k6 else 0):
-            answer.append(_make_address(k6, 0xFF0000 + i, rng)[0])
-        for _ in range(int(rng.integers(n4[0], n4[1] + 1)) if k4 else 0):
-            answer.append(_make_address(k4, i, rng)[0])
+        if k6 is not None:
+            for _ in range(int(rng.integers(n6[0], n6[1] + 1))):
+                answer.append(_make_address(k6, 0xFF0000 + i, rng)[0])
+        if k4 is not None:
+            for _ in range(int(rng.integers(n4[0], n4[1] + 1))):
+                answer.append(_make_address(k4, i, rng)[0])
         rng.shuffle(answer)                   # the order the resolver received them
         rows.extend(answer)
         offsets.append(len(rows))
@@ -255,6 +257,10 @@ def synthetic_fleet(lookups: int = 1_000_000, hosts: int = 2000, services: int =
     # popularity by table: a uniform draw's first 20 bits pick the service (inverse CDF)
     pick = np.minimum(np.searchsorted(cdf, np.arange(_PICK) / _PICK), services - 1)
 
+    def host_of(c: Chunk) -> np.ndarray:
+        assert c.host is not None
+        return c.host
+
     def block(k: int, n: int) -> Chunk:
         # block k always holds the same lookups, whatever chunk size the caller asks for
         r = np.random.default_rng((seed, k))
@@ -275,7 +281,7 @@ def synthetic_fleet(lookups: int = 1_000_000, hosts: int = 2000, services: int =
                 continue
             for g0, g1 in bulk.iter_chunks(c.offsets, max_rows):
                 r0, r1 = int(c.offsets[g0]), int(c.offsets[g1])
-                yield Chunk(c.offsets[g0:g1 + 1] - r0, c.dst[r0:r1], host=c.host[g0:g1])
+                yield Chunk(c.offsets[g0:g1 + 1] - r0, c.dst[r0:r1], host=host_of(c)[g0:g1])
 
     return Dataset(f"built-in container fleet (seed {seed})", lookups, chunks, fleet,
                    {"hosts": hosts, "services": services, "seed": seed})
@@ -311,7 +317,7 @@ def save_npz(dataset: Dataset, path: str | os.PathLike[str], max_rows: int = 1 <
     else:
         for k in _RESOLVED_KEYS:
             arrays[k] = np.concatenate([getattr(c, k) for c in parts])
-    np.savez(path, **arrays)
+    np.savez(path, **arrays)  # type: ignore[arg-type]
 
 
 def _load_numpy(path: str) -> Dataset:
@@ -340,12 +346,13 @@ def _load_numpy(path: str) -> Dataset:
     fleet = None
     if set(_FLEET_KEYS) <= keys:
         profile = arrays["profile"] if "profile" in keys else None
-        names = tuple(str(x) for x in arrays["profile_names"]) if "profile_names" in keys else ()
+        pnames: tuple[str, ...] = (tuple(str(x) for x in arrays["profile_names"])
+                                   if "profile_names" in keys else ())
         fleet = Fleet(np.asarray(arrays["host_offsets"], np.int64),
                       np.ascontiguousarray(arrays["candidates"], np.uint8),
                       np.ascontiguousarray(arrays["cand_flags"], np.uint8),
                       np.ascontiguousarray(arrays["cand_plen"], np.uint8),
-                      None if profile is None else np.asarray(profile), names)
+                      None if profile is None else np.asarray(profile), pnames)
         host = arrays["host"]
         if host.shape[0] != offsets.shape[0] - 1:
             raise ConfigError(f"{path}: host has {host.shape[0]} entries for "
@@ -466,7 +473,8 @@ def _load_hosts(path: str) -> tuple[Fleet, dict[str, int]]:
 def _load_table(path: str, hosts_path: str | None) -> Dataset:
     if not os.path.exists(path):
         raise ConfigError(f"{path}: no such file")
-    fleet, host_index = (None, None)
+    fleet: Fleet | None = None
+    host_index: dict[str, int] = {}
     if hosts_path is not None:
         if not os.path.exists(hosts_path):
             raise ConfigError(f"{hosts_path}: no such file")
@@ -558,16 +566,19 @@ def write_csv(dataset: Dataset, lookups_path: str, hosts_path: str | None = None
         lk = 0
         for c in dataset.iter_chunks():
             dst = to_text_many(c.dst)
-            src = to_text_many(c.src) if fleet is None else None
+            src = to_text_many(c.src) if fleet is None and c.src is not None else []
+            hosts: Any = c.host
             for g in range(c.lookups):
                 for r in range(int(c.offsets[g]), int(c.offsets[g + 1])):
                     if fleet is not None:
-                        w.writerow([lk, f"h{int(c.host[g])}", dst[r]])
+                        w.writerow([lk, f"h{int(hosts[g])}", dst[r]])
                     else:
-                        usable = c.flags[r] & bulk.FLAG_USABLE
+                        fl: Any = c.flags
+                        pl: Any = c.plen
+                        usable = fl[r] & bulk.FLAG_USABLE
                         w.writerow([lk, dst[r], src[r] if usable else "",
-                                    "" if c.plen[r] == bulk.PLEN_UNKNOWN else int(c.plen[r]),
-                                    flag_text(int(c.flags[r]) & ~bulk.FLAG_USABLE)])
+                                    "" if pl[r] == bulk.PLEN_UNKNOWN else int(pl[r]),
+                                    flag_text(int(fl[r]) & ~bulk.FLAG_USABLE)])
                 lk += 1
     if fleet is not None:
         if hosts_path is None:
@@ -625,7 +636,7 @@ class PolicyStats:
     changed: int = 0
     # family transition against the baseline: [base v6/v4/none] x [this v6/v4/none]
     moves: np.ndarray = field(default_factory=lambda: np.zeros((3, 3), np.int64))
-    by_profile: np.ndarray | None = None         # (profiles, 3): v6, v4, none
+    by_profile: Any = None                       # (profiles, 3) int64: v6, v4, none
 
 
 @dataclass
@@ -637,7 +648,7 @@ class Report:
     candidates: int = 0
     seconds: float = 0.0
     profile_names: tuple[str, ...] = ()
-    profile_lookups: np.ndarray | None = None
+    profile_lookups: Any = None
     meta: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -690,7 +701,7 @@ def empty_report(dataset: Dataset, policies: Sequence[Policy]) -> Report:
     stats = [PolicyStats(by_profile=np.zeros((nprof, 3), np.int64) if nprof else None)
              for _ in policies]
     report = Report(dataset.name, list(policies), stats, meta=dict(dataset.meta))
-    if nprof:
+    if fleet is not None and nprof:
         report.profile_names = fleet.profile_names
         report.profile_lookups = np.zeros(nprof, np.int64)
     return report
@@ -712,16 +723,20 @@ def add_chunk(report: Report, chunk: Chunk, fleet: Fleet | None,
                                   threads=threads)
         src, flags, plen = res.src, res.flags, res.plen
     else:
+        if chunk.src is None or chunk.flags is None or chunk.plen is None:
+            raise ConfigError(f"{report.dataset}: a chunk has neither hosts nor sources")
         src, flags, plen = chunk.src, chunk.flags, chunk.plen
     cls = classify_destinations(chunk.dst, threads)
     src_ula = (src[:, 0] & 0xFE) == 0xFC
     usable_row = (flags & bulk.FLAG_USABLE) != 0
     nonempty = np.diff(chunk.offsets) > 0
-    prof = fleet.profile[chunk.host] if nprof and chunk.host is not None else None
+    prof: Any = None
+    if nprof and fleet is not None and fleet.profile is not None and chunk.host is not None:
+        prof = fleet.profile[chunk.host]
     if prof is not None:
         report.profile_lookups += np.bincount(prof[nonempty], minlength=nprof)
-    base_first = None
-    base_fam = None
+    base_first: Any = None
+    base_fam: Any = None
     for k, (pol, st) in enumerate(zip(policies, stats, strict=True)):
         r = bulk.order_groups(chunk.dst, src, flags, plen, offsets=chunk.offsets,
                               flavor=pol.flavor, policy=pol.table, want_order=False,
