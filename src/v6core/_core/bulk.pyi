@@ -8,9 +8,9 @@ import numpy.typing as npt
 
 from v6core._core.addr import AddressLike
 
-U8 = npt.NDArray[np.uint8]
-I64 = npt.NDArray[np.int64]
-IntArray = npt.ArrayLike
+_U8 = npt.NDArray[np.uint8]
+_I64 = npt.NDArray[np.int64]
+_IntArray = npt.ArrayLike
 
 FLAG_USABLE: int
 FLAG_DEPRECATED: int
@@ -29,66 +29,66 @@ FLAVORS: tuple[str, str, str]
 MAXADDRS: int
 
 class GroupOrder(NamedTuple):
-    order: I64 | None
-    first: I64
-    rule: U8
-    exact: U8
+    order: _I64 | None
+    first: _I64
+    rule: _U8
+    exact: _U8
 
 class Sources(NamedTuple):
-    src: U8
-    flags: U8
-    plen: U8
-    choice: I64
+    src: _U8
+    flags: _U8
+    plen: _U8
+    choice: _I64
 
-def iter_chunks(offsets: IntArray, max_rows: int) -> Iterator[tuple[int, int]]: ...
-def as_rows(a: npt.NDArray[Any] | Sequence[AddressLike], name: str = ...) -> U8: ...
-def check_offsets(offsets: IntArray, n: int) -> I64: ...
-def offsets_from_groups(groups: npt.ArrayLike) -> tuple[I64, npt.NDArray[Any]]: ...
-def positions(offsets: IntArray) -> npt.NDArray[np.uint32]: ...
+def iter_chunks(offsets: _IntArray, max_rows: int) -> Iterator[tuple[int, int]]: ...
+def as_rows(a: npt.NDArray[Any] | Sequence[AddressLike], name: str = ...) -> _U8: ...
+def check_offsets(offsets: _IntArray, n: int) -> _I64: ...
+def offsets_from_groups(groups: npt.ArrayLike) -> tuple[_I64, npt.NDArray[Any]]: ...
+def positions(offsets: _IntArray) -> npt.NDArray[np.uint32]: ...
 def musl_keys(
-    dst: U8,
-    src: U8,
-    flags: U8 | None = None,
-    pos: U8 | None = None,
+    dst: _U8,
+    src: _U8,
+    flags: _U8 | None = None,
+    pos: _U8 | None = None,
     *,
-    offsets: IntArray | None = None,
+    offsets: _IntArray | None = None,
     out: npt.NDArray[np.uint32] | None = None,
     threads: int | None = None,
 ) -> npt.NDArray[np.uint32]: ...
 def sort_keys(
-    dst: U8,
-    src: U8,
-    flags: U8 | None = None,
-    plen: U8 | None = None,
+    dst: _U8,
+    src: _U8,
+    flags: _U8 | None = None,
+    plen: _U8 | None = None,
     *,
-    offsets: IntArray,
+    offsets: _IntArray,
     flavor: str = "rfc6724",
     policy: Any = None,
     out: npt.NDArray[np.uint64] | None = None,
     threads: int | None = None,
 ) -> npt.NDArray[np.uint64]: ...
 def order_groups(
-    dst: U8,
-    src: U8,
-    flags: U8 | None = None,
-    plen: U8 | None = None,
+    dst: _U8,
+    src: _U8,
+    flags: _U8 | None = None,
+    plen: _U8 | None = None,
     *,
-    offsets: IntArray,
+    offsets: _IntArray,
     flavor: str = "rfc6724",
     policy: Any = None,
     want_order: bool = True,
     threads: int | None = None,
 ) -> GroupOrder: ...
 def select_sources(
-    dst: U8,
-    host: IntArray,
-    host_offsets: IntArray,
-    candidates: U8,
-    cand_flags: U8 | None = None,
-    cand_plen: U8 | None = None,
+    dst: _U8,
+    host: _IntArray,
+    host_offsets: _IntArray,
+    candidates: _U8,
+    cand_flags: _U8 | None = None,
+    cand_plen: _U8 | None = None,
     *,
     policy: Any = None,
     prefer_temporary: bool = True,
     threads: int | None = None,
 ) -> Sources: ...
-def classify(dst: U8, threads: int | None = None) -> U8: ...
+def classify(dst: _U8, threads: int | None = None) -> _U8: ...
