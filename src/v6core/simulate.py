@@ -55,7 +55,7 @@ DEST_CLASSES = ("global IPv6", "ULA", "6to4", "Teredo", "link-local/other IPv6",
 _GLOBAL, _ULA, _6TO4, _TEREDO, _OTHER6, _IPV4 = range(6)
 
 RULE_NAMES = {
-    0: "nothing decided (1 candidate; musl all-IPv4)",
+    0: "unsorted (one candidate; musl all-IPv4)",
     1: "avoid unusable destinations",
     2: "prefer matching scope",
     3: "avoid deprecated addresses",
@@ -805,7 +805,7 @@ def format_report(rep: Report) -> str:
     """A table a person reads: one column per policy."""
     names = [p.name for p in rep.policies]
     w = max(9, *(len(n) + 1 for n in names))
-    lw = 40
+    lw = 46
     lines = []
     head = (f"v6core simulate: {rep.lookups:,} lookups, {rep.candidates:,} candidate "
             f"addresses ({rep.dataset}) in {rep.seconds:.2f} s")
