@@ -350,6 +350,10 @@ def _read_text(text_or_path: str | os.PathLike[str], path: str | None) -> tuple[
         return data.decode("latin-1"), path or p
     if not isinstance(text_or_path, str):
         raise PolicyError(f"expected gai.conf text or a path, got {type(text_or_path).__name__}")
+    t = text_or_path.strip()
+    if "\n" not in text_or_path and " " not in t and "\t" not in t and (
+            t.startswith(("/", "./", "../", "~")) or t.endswith(".conf")):
+        raise FileNotFoundError(2, "No such file or directory", text_or_path)
     return text_or_path, path or "<string>"
 
 
