@@ -267,7 +267,12 @@ class PolicyTable:
         c = self._compiled.get(code)
         if c is None:
             scope4: tuple = ()
-            if code != sortkey.MUSL:
+            if code == sortkey.MUSL:
+                big = [v for _, _, v in self.precedence_rows + self.label_rows if v > 255]
+                if big:
+                    raise PolicyError(f"musl keeps precedence and label in one byte (0-255); "
+                                      f"this table has {big[0]}")
+            else:
                 if self.scopev4_rows is not None:
                     scope4 = self.scopev4_rows
                 elif code == sortkey.GLIBC:
