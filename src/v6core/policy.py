@@ -267,7 +267,12 @@ class PolicyTable:
         c = self._compiled.get(code)
         if c is None:
             scope4: tuple = ()
-            if code != sortkey.MUSL:
+            if code == sortkey.MUSL:
+                big = [v for _, _, v in self.precedence_rows + self.label_rows if v > 255]
+                if big:
+                    raise PolicyError(f"musl keeps precedence and label in one byte (0-255); "
+                                      f"this table has {big[0]}")
+            else:
                 if self.scopev4_rows is not None:
                     scope4 = self.scopev4_rows
                 elif code == sortkey.GLIBC:
@@ -350,6 +355,10 @@ def _read_text(text_or_path: str | os.PathLike[str], path: str | None) -> tuple[
         return data.decode("latin-1"), path or p
     if not isinstance(text_or_path, str):
         raise PolicyError(f"expected gai.conf text or a path, got {type(text_or_path).__name__}")
+    t = text_or_path.strip()
+    if "\n" not in text_or_path and " " not in t and "\t" not in t and (
+            t.startswith(("/", "./", "../", "~")) or t.endswith(".conf")):
+        raise FileNotFoundError(2, "No such file or directory", text_or_path)
     return text_or_path, path or "<string>"
 
 

@@ -187,8 +187,9 @@ class Explanation:
             lab = f"{r['label']}/{'-' if r['src_label'] is None else r['src_label']}"
             scope = f"{r['scope']}/{'-' if r['src_scope'] is None else r['src_scope']}"
             cpl = "-" if r["cpl"] is None else str(r["cpl"])
+            key = f"  key {r['musl_key']}" if "musl_key" in r else ""
             lines.append(f"{i + 1:>2}  {str(r['object']):<28} {src:<28} {r['precedence']:>4} "
-                         f"{lab:>9} {scope:>14} {cpl:>4}")
+                         f"{lab:>9} {scope:>14} {cpl:>4}{key}")
         lines.append("")
         for s in self.steps:
             lines.append(str(s))
