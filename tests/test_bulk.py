@@ -387,3 +387,21 @@ def test_musl_keys_every_first_16_bits():
     for r in range(n):
         s = bytes(src[r]) if flags[r] else None
         assert int(keys[r]) == musl_sort_key(bytes(dst[r]), s, int(pos[r])), r
+
+
+def test_group_larger_than_the_key_position_field():
+    # 5000 candidates: positions beyond 4095 do not fit the key, so the group is sorted
+    # by the exact path; the result still equals sort_destinations.
+    rng = np.random.default_rng(0)
+    n = 5000
+    dst = rng.integers(0, 256, (n, 16), dtype=np.uint8)
+    dst[::2, :12] = [0] * 10 + [255, 255]
+    src = dst.copy()
+    src[:, 8:] = rng.integers(0, 256, (n, 8), dtype=np.uint8)
+    flags = np.full(n, bulk.FLAG_USABLE, np.uint8)
+    for flavor in ("rfc6724", "glibc"):
+        r = bulk.order_groups(dst, src, flags, offsets=[0, n], flavor=flavor)
+        assert r.exact[0] & bulk.EXACT_SIZE
+        want = sort_destinations([bytes(x) for x in dst], [bytes(x) for x in src],
+                                 flavor=flavor)
+        assert [bytes(dst[i]) for i in r.order] == want

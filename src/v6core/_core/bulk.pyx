@@ -805,7 +805,8 @@ def sort_keys(dst, src, flags=None, plen=None, *, offsets, str flavor="rfc6724",
     -------
     (N,) uint64.  musl: the 31-bit key.  rfc6724/glibc: ``sk_wide_key | cpl << 12 |
     (4095 - position)``; ordering a group by it equals ``sort_destinations`` except in the
-    cases :func:`order_groups` reports in ``exact``.
+    cases :func:`order_groups` reports in ``exact``.  Positions from 4096 on are not in the
+    key (such groups always take the exact path in :func:`order_groups`).
     """
     cdef Py_ssize_t n = _nrows(dst)
     cdef const uint8_t *d = _rows_ptr(dst, "dst", n)
