@@ -711,7 +711,13 @@ cdef class NDPFrame:
 
     @property
     def n_opts(self) -> int:
+        """Number of options (duplicates included)."""
         return self.pkt.n_opts
+
+    @property
+    def n_prefix(self) -> int:
+        """Number of prefix information options (saturates at 255)."""
+        return self.pkt.n_prefix
 
     @property
     def src(self):
