@@ -201,3 +201,125 @@ def icmp_echo(ns: str, addr: str, wait: float) -> bool:
                     and struct.unpack("!HH", data[4:8]) == (ident, _seq)):
                 return True
         return False
+
+
+# -- the anti-spoofing filter (FACTS.md: nftables cannot compare these fields) -----------
+
+# An ICMPv6 NA (no extension headers) whose IPv6 source (bytes 8-23) differs from its
+# target (bytes 48-63 of the IPv6 packet), in libpcap's language for DLT_RAW packets.
+SPOOF_FILTER = ("ip6[0] & 0xf0 = 0x60 and ip6[6] = 58 and ip6[40] = 136 and "
+                "(ip6[8:4] != ip6[48:4] or ip6[12:4] != ip6[52:4] or "
+                "ip6[16:4] != ip6[56:4] or ip6[20:4] != ip6[60:4])")
+DLT_RAW = 12  # Linux value (LINKTYPE_RAW 101 in files)
+
+
+class _BpfInsn(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8),
+                ("k", ctypes.c_uint32)]
+
+
+class _BpfProgram(ctypes.Structure):
+    _fields_ = [("bf_len", ctypes.c_uint), ("bf_insns", ctypes.POINTER(_BpfInsn))]
+
+
+def pcap_compile_raw(expr: str) -> str:
+    """Compile ``expr`` with libpcap for DLT_RAW into xt_bpf's ``--bytecode`` text."""
+    pcap = ctypes.CDLL("libpcap.so.0.8")
+    pcap.pcap_open_dead.restype = ctypes.c_void_p
+    pcap.pcap_geterr.restype = ctypes.c_char_p
+    p = pcap.pcap_open_dead(DLT_RAW, 65535)
+    prog = _BpfProgram()
+    try:
+        if pcap.pcap_compile(ctypes.c_void_p(p), ctypes.byref(prog), expr.encode(), 1,
+                             ctypes.c_uint32(0xFFFFFFFF)) != 0:
+            raise ValueError(pcap.pcap_geterr(ctypes.c_void_p(p)).decode())
+        insns = [prog.bf_insns[i] for i in range(prog.bf_len)]
+        text = f"{len(insns)}," + ",".join(f"{i.code} {i.jt} {i.jf} {i.k}" for i in insns)
+        pcap.pcap_freecode(ctypes.byref(prog))
+        return text
+    finally:
+        pcap.pcap_close(ctypes.c_void_p(p))
+
+
+def add_spoof_filter(ns) -> None:
+    """Drop, on ``ns``'s eth0, every NA whose IPv6 source is not its target."""
+    ns.run("ip6tables", "-t", "raw", "-A", "PREROUTING", "-i", "eth0", "-m", "bpf",
+           "--bytecode", pcap_compile_raw(SPOOF_FILTER), "-j", "DROP")
+
+
+def spoof_filter_drops(ns) -> int:
+    out = ns.run("ip6tables", "-t", "raw", "-L", "PREROUTING", "-v", "-n", "-x").stdout
+    for line in out.splitlines():
+        if "DROP" in line and "match bpf" in line:
+            return int(line.split()[0])
+    raise AssertionError(f"no bpf DROP rule in:\n{out}")
+
+
+# -- hand-made frames from the router (scapy builds them: an independent encoder) ----------
+
+
+def ns_frame(lab: Lab, target: str, *, src: str = RTR, dst: str | None = None,
+             slla: bool = True, hlim: int = 255, eth_dst: str | None = None):
+    from scapy.layers.inet6 import ICMPv6ND_NS, ICMPv6NDOptSrcLLAddr, IPv6
+    from scapy.layers.l2 import Ether
+    from scapy.utils6 import in6_getnsma, in6_getnsmac
+    if dst is None:
+        dst = socket.inet_ntop(socket.AF_INET6,
+                               in6_getnsma(socket.inet_pton(socket.AF_INET6, target)))
+    if eth_dst is None:
+        if dst.startswith("ff"):
+            eth_dst = in6_getnsmac(socket.inet_pton(socket.AF_INET6, dst))
+        else:
+            eth_dst = lab.host_mac
+    p = (Ether(src=lab.rtr_mac, dst=eth_dst) / IPv6(src=src, dst=dst, hlim=hlim)
+         / ICMPv6ND_NS(tgt=target))
+    if slla:
+        p = p / ICMPv6NDOptSrcLLAddr(lladdr=lab.rtr_mac)
+    return p
+
+
+class RouterPort:
+    """Send frames out of the router's eth0 and collect the NAs that come back."""
+
+    def __init__(self, lab: Lab):
+        self.sock = packet_socket(lab.rtr.name, "eth0")
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def drain(self) -> None:
+        self.sock.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            for _ in range(100000):
+                self.sock.recv(4096)
+        self.sock.setblocking(True)
+
+    def send(self, frame) -> None:
+        self.sock.send(bytes(frame))
+
+    def nas(self, target: str | None = None, timeout: float = 0.5) -> list:
+        """Incoming NAs (for ``target``) seen within ``timeout`` seconds (scapy packets)."""
+        from scapy.layers.inet6 import ICMPv6ND_NA
+        from scapy.layers.l2 import Ether
+        found = []
+        end = time.monotonic() + timeout
+        while (left := end - time.monotonic()) > 0:
+            self.sock.settimeout(left)
+            try:
+                data, addr = self.sock.recvfrom(4096)
+            except TimeoutError:
+                break
+            if addr[2] == socket.PACKET_OUTGOING:
+                continue
+            p = Ether(data)
+            if ICMPv6ND_NA in p and (target is None or p[ICMPv6ND_NA].tgt == target):
+                found.append(p)
+                if target is not None:
+                    # give a duplicate a moment to show up, then stop
+                    end = min(end, time.monotonic() + 0.05)
+        return found
+
+    def ask(self, frame, target: str, timeout: float = 0.5) -> list:
+        self.drain()
+        self.send(frame)
+        return self.nas(target, timeout)

@@ -31,7 +31,6 @@ import os
 import select
 import signal
 import socket
-import struct
 import time
 from collections.abc import Callable
 
@@ -56,17 +55,35 @@ CAP_NET_RAW = 13
 # --- sd_notify ---------------------------------------------------------------------------
 
 
-def sd_notify(state: str) -> bool:
-    """Send ``state`` to systemd's notification socket ($NOTIFY_SOCKET); False if none."""
+_notify: socket.socket | None = None
+
+
+def sd_notify_open() -> None:
+    """Connect to $NOTIFY_SOCKET now (before dropping privileges; kept for later)."""
+    global _notify
     path = os.environ.get("NOTIFY_SOCKET")
-    if not path:
-        return False
+    if not path or _notify is not None:
+        return
     if path.startswith("@"):
         path = "\0" + path[1:]
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
-            s.connect(path)
-            s.sendall(state.encode())
+        s.connect(path)
+    except OSError as e:
+        log.warning("sd_notify: cannot connect to %s: %s", path, e)
+        s.close()
+        return
+    _notify = s
+
+
+def sd_notify(state: str) -> bool:
+    """Send ``state`` to systemd's notification socket ($NOTIFY_SOCKET); False if none."""
+    if _notify is None:
+        sd_notify_open()
+    if _notify is None:
+        return False
+    try:
+        _notify.send(state.encode())
         return True
     except OSError as e:
         log.warning("sd_notify failed: %s", e)
@@ -383,6 +400,7 @@ class Daemon:
         self._open_netlink()
         self.sync()
         self._open_listeners()
+        sd_notify_open()
         if user:
             drop_privileges(user)
         names = ", ".join(f"{n}{'' if s.up else ' (waiting)'}" for n, s in self.ifaces.items())
@@ -459,7 +477,3 @@ class Daemon:
                     self._serve_control()
                 elif kind == "metrics":
                     self._serve_metrics()
-
-
-def _unused() -> None:  # keep struct imported for typing tools that scan modules
-    struct.calcsize("i")
