@@ -21,14 +21,14 @@ Parsing, RFC 4861 validation and NA building are the NDP codec's
 """
 
 cimport cython
-from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
+from libc.stdint cimport uint8_t, uint64_t, int64_t
 from libc.stdlib cimport calloc, free
-from libc.string cimport memcpy, memset
+from libc.string cimport memcpy
 
 cimport numpy as cnp
 import numpy as np
 
-from v6core._core.types cimport addr128_t, addr_load, V6_UNLIKELY
+from v6core._core.types cimport addr128_t, V6_UNLIKELY
 from v6core._core.prefix cimport PrefixTable
 from v6core._core.addr cimport addr_from_object
 from v6core._core.ndp cimport (
