@@ -352,7 +352,7 @@ def _responders(ctx: Context) -> list[Finding]:
                                [f"v6core respond -i {up} -p {rng}"], data))
             continue
         fix = [f"v6core respond -i {up} -p {rng}   # NA from the target address",
-               f"or ndppd: proxy {up} {{ rule {rng} {{ iface {dev} }} }}"]
+               f"or ndppd (answers from its own address): proxy {up} {{ rule {rng} {{ static }} }}"]
         if cov:
             fix.insert(0, f"start the configured responder ({cov[0][0]})")
         out.append(Finding(
