@@ -529,3 +529,16 @@ def test_cli_bad_arguments_are_one_line_errors():
     r = _cli("--root", "/nonexistent/dir")
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert r.stderr.strip().count("\n") == 0 and "/nonexistent/dir" in r.stderr
+
+
+def test_netlink_addresses_agree_with_iproute2():
+    """Oracle: iproute2's JSON; the rtnetlink path is what busybox systems get."""
+    live = LiveSystem()
+    nl, j = live.netlink_addresses(), live.run(["ip", "-j", "addr", "show"])
+    if nl is None or j is None:
+        pytest.skip("pyroute2 or ip -j unavailable")
+
+    def key(a):
+        return (a.ifname, a.address, a.prefixlen, a.family, a.scope, a.deprecated, a.temporary,
+                a.tentative, a.dynamic, a.valid_lft == facts.INFINITY_LFT)
+    assert {key(a) for a in facts.parse_ip_json(nl)} == {key(a) for a in facts.parse_ip_json(j)}

@@ -212,6 +212,33 @@ def test_deprecated_address(make_netns):
     assert f["status"] == "ok" and f["data"]["source"] == "2001:db8:1::10"
 
 
+NETLINK_VS_IP = """
+import json
+from v6core.doctor import facts
+from v6core.doctor.system import LiveSystem
+live = LiveSystem()
+def key(a):
+    return [a.ifname, a.address, a.prefixlen, a.deprecated, a.temporary, a.dynamic,
+            a.preferred_lft == 0, a.valid_lft == facts.INFINITY_LFT]
+print(json.dumps([sorted(map(key, facts.parse_ip_json(t)))
+                  for t in (live.netlink_addresses(), live.run(["ip", "-j", "addr", "show"]))]))
+"""
+
+
+def test_address_flags_over_netlink_match_iproute2(make_netns):
+    ns = _source_lab(make_netns)
+    ns.ip("addr", "add", "2001:db8:1::10/64", "dev", "eth0", "preferred_lft", "0")
+    ns.ip("addr", "add", "2001:db8:1::11/64", "dev", "eth0", "valid_lft", "300",
+          "preferred_lft", "100")
+    r = subprocess.run(["ip", "netns", "exec", ns.name, sys.executable, "-c", NETLINK_VS_IP],
+                       capture_output=True, text=True, env=ENV, timeout=60, check=True)
+    nl, ipj = json.loads(r.stdout)
+    assert nl == ipj
+    flags = {k[1]: k for k in nl}
+    assert flags["2001:db8:1::10"][3] is True and flags["2001:db8:1::10"][6] is True
+    assert flags["2001:db8:1::11"][5] is True and flags["2001:db8:1::11"][7] is False
+
+
 def test_pinning_a_source_with_the_printed_commands(make_netns):
     ns = _source_lab(make_netns)
     ns.ip("addr", "add", "2001:db8:1::10/64", "dev", "eth0")

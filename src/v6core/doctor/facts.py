@@ -173,14 +173,16 @@ def global_sysctl(view: SystemView, key: str, which: str = "all") -> int | None:
 
 
 def addresses(view: SystemView) -> tuple[list[Address], str]:
-    """The host's addresses and where they came from (``ip -j addr`` with lifetimes, or
-    /proc/net/if_inet6 for IPv6 only)."""
-    text = view.run(["ip", "-j", "addr", "show"])
-    if text:
-        try:
-            return parse_ip_json(text), "ip -j addr show"
-        except (ValueError, KeyError, TypeError):
-            pass
+    """The host's addresses and where they came from (``ip -j addr`` or rtnetlink, with
+    lifetimes and IPv4; else /proc/net/if_inet6, IPv6 only, no lifetimes)."""
+    for how, get in (("ip -j addr show", lambda: view.run(["ip", "-j", "addr", "show"])),
+                     ("rtnetlink (pyroute2)", view.netlink_addresses)):
+        text = get()
+        if text:
+            try:
+                return parse_ip_json(text), how
+            except (ValueError, KeyError, TypeError):
+                pass
     text = view.read("/proc/net/if_inet6")
     if text is not None:
         return parse_if_inet6(text), "/proc/net/if_inet6"

@@ -107,7 +107,7 @@ def check(ctx: Context) -> list[Finding]:
                 "ipv6": [s.address for s in v6], "dual_stack": [s.address for s in dual],
                 "owners": [owners[s.inode] for s in group if s.inode in owners]}
         subject = f"{proto}/{port}{who}"
-        takes_v4 = bool(v4) or bool(dual)
+        takes_v4 = bool(v4) or bool(dual) or any(_kind(s) == "mapped" for s in v6)
         v6_real = [s for s in v6 if _kind(s) != "mapped"]
         if v6_real and takes_v4:
             data["stack"] = "dual"

@@ -81,6 +81,11 @@ class SystemView:
         glibc and musl do (connect + getsockname); no packet is sent."""
         raise NotImplementedError
 
+    def netlink_addresses(self) -> str | None:
+        """The address list in ``ip -j addr show`` form (JSON text) read over rtnetlink,
+        for systems without iproute2's JSON output (busybox ip); None when unavailable."""
+        return None
+
     def v6only_sockets(self) -> dict[int, bool] | None:
         """Socket inode -> IPV6_V6ONLY for the host's AF_INET6 TCP/UDP sockets, from
         inet_diag (``INET_DIAG_SKV6ONLY``), or None when inet_diag is unavailable."""
@@ -150,6 +155,42 @@ class LiveSystem(SystemView):
         except OSError:
             return None
         return src.split("%", 1)[0]
+
+    def netlink_addresses(self) -> str | None:
+        try:
+            from pyroute2 import IPRoute
+        except ImportError:
+            return None
+        scopes = {0: "global", 200: "site", 253: "link", 254: "host"}
+        words = {"temporary": 0x01, "nodad": 0x02, "optimistic": 0x04, "dadfailed": 0x08,
+                 "home": 0x10, "deprecated": 0x20, "tentative": 0x40, "mngtmpaddr": 0x100}
+        try:
+            with IPRoute() as ipr:
+                names = {link["index"]: link.get_attr("IFLA_IFNAME") for link in ipr.get_links()}
+                links: dict[int, list[dict]] = {i: [] for i in names}
+                for msg in ipr.get_addr():
+                    fam = {socket.AF_INET: "inet", socket.AF_INET6: "inet6"}.get(msg["family"])
+                    local = msg.get_attr("IFA_LOCAL") or msg.get_attr("IFA_ADDRESS")
+                    if fam is None or local is None:
+                        continue
+                    flags = msg.get_attr("IFA_FLAGS") or msg["flags"]
+                    cache = msg.get_attr("IFA_CACHEINFO")
+                    d = {"family": fam, "local": local, "prefixlen": msg["prefixlen"],
+                         "scope": scopes.get(msg["scope"], "global")}
+                    if fam == "inet" and msg.get_attr("IFA_LABEL"):
+                        d["label"] = msg.get_attr("IFA_LABEL")
+                    d.update({w: True for w, bit in words.items() if flags & bit})
+                    if fam == "inet6" and not flags & 0x80:      # IFA_F_PERMANENT
+                        d["dynamic"] = True
+                    if cache is not None:
+                        d["valid_life_time"] = cache["ifa_valid"]
+                        d["preferred_life_time"] = cache["ifa_preferred"]
+                    links.setdefault(msg["index"], []).append(d)
+        except Exception:  # no netlink here (seccomp, old kernel): the caller falls back
+            return None
+        import json
+        return json.dumps([{"ifindex": i, "ifname": names.get(i, str(i)), "addr_info": a}
+                           for i, a in sorted(links.items())])
 
     def v6only_sockets(self) -> dict[int, bool] | None:
         try:
