@@ -19,6 +19,13 @@ _LAZY = {
     "ConfigError": "v6core.errors",
     "Scope": "v6core.errors",
     "PrefixTable": "v6core._core.prefix",
+    "PolicyTable": "v6core.policy",
+    "SourceAddress": "v6core.select",
+    "sort_destinations": "v6core.select",
+    "select_source": "v6core.select",
+    "explain": "v6core.select",
+    "musl_sort_key": "v6core.select",
+    "getaddrinfo": "v6core.resolve",
 }
 
 __all__ = ["__version__", *_LAZY]
@@ -39,6 +46,15 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from v6core._core.prefix import PrefixTable
+    from v6core.policy import PolicyTable
+    from v6core.resolve import getaddrinfo
+    from v6core.select import (
+        SourceAddress,
+        explain,
+        musl_sort_key,
+        select_source,
+        sort_destinations,
+    )
     from v6core.errors import (
         AddressError,
         ConfigError,
