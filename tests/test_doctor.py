@@ -542,3 +542,127 @@ def test_netlink_addresses_agree_with_iproute2():
         return (a.ifname, a.address, a.prefixlen, a.family, a.scope, a.deprecated, a.temporary,
                 a.tentative, a.dynamic, a.valid_lft == facts.INFINITY_LFT)
     assert {key(a) for a in facts.parse_ip_json(nl)} == {key(a) for a in facts.parse_ip_json(j)}
+
+
+# ---------------------------------------------------------------- address selection
+
+# glibc 2.36 sysdeps/posix/getaddrinfo.c, default_labels[] (the independent oracle for
+# "the exact full label table"): prefix -> label
+GLIBC_236_LABELS = {"::1/128": 0, "2002::/16": 2, "::/96": 3, "::ffff:0:0/96": 4,
+                    "fec0::/10": 5, "fc00::/7": 6, "2001::/32": 7, "::/0": 1}
+
+DESTS = {"global IPv6": "2001:db8:ffff::1", "ULA": "fd00:ffff::1",
+         "NAT64": "64:ff9b::c633:6401", "global IPv4": "198.51.100.1",
+         "private IPv4": "10.255.255.1"}
+
+
+def selection_host(v6src: str | None, libc_bytes: bytes | None = None) -> Host:
+    h = Host().iface("eth0").addr("eth0", "10.0.0.2/24")
+    if v6src:
+        h.addr("eth0", f"{v6src}/64")
+    for d in DESTS.values():
+        h.sources[d] = v6src if ":" in d else "10.0.0.2"
+    if libc_bytes is not None:
+        h.files["/bin/sh"] = libc_bytes
+    else:
+        with open("/bin/sh", "rb") as f:
+            h.files["/bin/sh"] = f.read(65536)
+    return h
+
+
+def _need_api():
+    pytest.importorskip("v6core.select", reason="resolver-ordering API (issue 3) missing")
+
+
+def _glibc_host() -> None:
+    with open("/bin/sh", "rb") as f:
+        if "ld-linux" not in (facts.elf_interpreter(f.read(65536)) or ""):
+            pytest.skip("this host's /bin/sh is not glibc-linked")
+
+
+def test_ula_only_glibc_prefers_ipv4_and_prints_full_label_table():
+    _need_api()
+    _glibc_host()
+    (f,) = findings(selection_host("fd00::2"), "selection")
+    assert f.id == "prefers-ipv4" and f.status == Status.FAIL
+    cell = f.data["matrix"]["glibc"]["global IPv6 vs global IPv4"]
+    assert (cell["first"], cell["rule"]) == ("IPv4", 5)
+    lines = f.data["gai_conf_fix"]
+    assert lines[-1] == "label fd00::/8 1"
+    got = {}
+    for ln in lines[:-1]:
+        kw, pfx, val = ln.split()
+        assert kw == "label"
+        got[str(ipaddress.IPv6Network(pfx))] = int(val)
+    want = {str(ipaddress.IPv6Network(p)): v for p, v in GLIBC_236_LABELS.items()}
+    assert got == want
+    assert all(("  " + ln) in f.fix for ln in lines)
+
+
+def test_label_fix_in_gai_conf_makes_glibc_pass():
+    _need_api()
+    _glibc_host()
+    h = selection_host("fd00::2")
+    h.files["/etc/gai.conf"] = "".join(
+        f"label {p} {v}\n" for p, v in GLIBC_236_LABELS.items()) + "label fd00::/8 1\n"
+    (f,) = findings(h, "selection")
+    assert f.id == "prefers-ipv6" and f.status == Status.OK
+    assert f.data["matrix"]["glibc"]["global IPv6 vs global IPv4"]["first"] == "IPv6"
+    # musl is not configurable: its column still says IPv4
+    assert f.data["matrix"]["musl"]["global IPv6 vs global IPv4"]["first"] == "IPv4"
+
+
+def test_ula_only_musl_gets_no_gai_conf_fix(musl_binary):
+    _need_api()
+    h = selection_host("fd00::2", musl_binary)
+    h.files["/etc/gai.conf"] = "label fd00::/8 1\n"
+    (f,) = findings(h, "selection")
+    assert f.id == "prefers-ipv4" and f.summary.startswith("musl tries IPv4")
+    assert "gai_conf_fix" not in f.data
+    assert any("musl: cannot be configured" in x and "v6core.getaddrinfo" in x for x in f.fix)
+    # RFC 6724 (and musl) put even a ULA destination behind IPv4 from a ULA source: the
+    # fd00::/8 ULA label 13 matches, but precedence 3 loses to IPv4's 35 (rule 6)
+    cell = f.data["matrix"]["musl"]["ULA vs global IPv4"]
+    assert (cell["first"], cell["rule"]) == ("IPv4", 6)
+
+
+def test_global_source_prefers_ipv6_and_no_route_is_info():
+    _need_api()
+    (f,) = findings(selection_host("2001:db8:1::10"), "selection")
+    assert f.id == "prefers-ipv6" and f.status == Status.OK
+    (g,) = findings(selection_host(None), "selection")
+    assert g.id == "no-ipv6-route" and g.status == Status.INFO
+
+
+def test_deprecated_flag_reaches_the_resolver():
+    """A deprecated IPv6 source loses to IPv4 by rule 3 in glibc (flag from the address
+    list, not from the kernel probe)."""
+    _need_api()
+    _glibc_host()
+    h = selection_host(None)
+    h.addr("eth0", "2001:db8:1::10/64", deprecated=True, preferred_life_time=0)
+    for d in DESTS.values():
+        if ":" in d:
+            h.sources[d] = "2001:db8:1::10"
+    (f,) = findings(h, "selection")
+    cell = f.data["matrix"]["glibc"]["global IPv6 vs global IPv4"]
+    assert (f.status, cell["first"], cell["rule"]) == (Status.FAIL, "IPv4", 3)
+
+
+def test_source_check_reports_rfc6724_choice():
+    _need_api()
+    # rule 7 (prefer temporary) decides between two otherwise equal addresses
+    h = Host().iface("eth0").addr("eth0", "2001:db8:1::10/64")
+    h.addr("eth0", "2001:db8:1::abcd/64", temporary=True)
+    (f,) = findings(h, "source")
+    assert f.data["rfc6724_source"] == "2001:db8:1::abcd"
+
+
+def test_gai_conf_lint_reports_dropped_rows():
+    _need_api()
+    _glibc_host()
+    h = selection_host("fd00::2")
+    h.files["/etc/gai.conf"] = "precedence ::ffff:0:0/96 100\n"
+    f = ids(findings(h, "libc"))["gai-conf"][0]
+    assert f.status == Status.WARN
+    assert any("::1/128 50" in p for p in f.data["problems"])

@@ -14,18 +14,17 @@ from v6core.doctor.report import Finding, Status
 CHECK = "libc"
 
 
-def gai_lint(text: str, path: str) -> tuple[list[str], list[str]] | None:
-    """(problems, effective-table lines) from v6core's gai.conf linter, or None when this
-    build of v6core has no linter."""
+def gai_lint(text: str, path: str) -> tuple[list[str], list[str], list[str]] | None:
+    """(problems: errors and warnings, notes, effective-table lines) from v6core's
+    gai.conf parser (glibc 2.36 semantics), or None when this build has none."""
     try:
-        from v6core.policy import lint_gai_conf  # type: ignore[attr-defined]
+        from v6core.policy import parse_gai_conf
     except ImportError:
         return None
-    result = lint_gai_conf(text, path)
-    problems = [str(m) for m in getattr(result, "messages", result if isinstance(result, list)
-                                        else [])]
-    table = [str(r) for r in getattr(result, "effective", [])]
-    return problems, table
+    conf = parse_gai_conf(text, path=path)
+    problems = [str(d) for d in conf.diagnostics if d.severity in ("error", "warning")]
+    notes = [str(d) for d in conf.diagnostics if d.severity not in ("error", "warning")]
+    return problems, notes, conf.table.format().splitlines()
 
 
 def check(ctx: Context) -> list[Finding]:
@@ -75,16 +74,17 @@ def check(ctx: Context) -> list[Finding]:
                            f"{path} is present ({len(rows)} active line(s)); this build has no "
                            "gai.conf linter", path, ev, data=gdata))
         return out
-    problems, table = lint
+    problems, notes, table = lint
     gdata["problems"] = problems
+    gdata["notes"] = notes
     gdata["effective"] = table
-    ev += [f"lint: {p}" for p in problems]
+    ev += [f"lint: {p}" for p in problems + notes]
     if table:
         ev.append("effective table:")
-        ev += [f"  {r}" for r in table]
+        ev += [f"  {r}" for r in table if r.strip()]
     out.append(Finding(CHECK, "gai-conf", Status.WARN if problems else Status.OK,
-                       f"{path}: " + (f"{len(problems)} problem(s): glibc silently does "
-                                      "something else than the file suggests"
-                                      if problems else "valid"),
+                       f"{len(problems)} problem(s): glibc silently does something else "
+                       "than the file suggests" if problems else
+                       "glibc reads every line as written",
                        path, ev, [f"v6core gai lint {path}"] if problems else [], gdata))
     return out

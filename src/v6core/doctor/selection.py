@@ -44,9 +44,9 @@ def _source_obj(ctx: Context, SourceAddress: Any, src: str | None) -> Any:
         return None
     for a in ctx.addresses:
         if a.address == src:
-            return SourceAddress(src, prefixlen=a.prefixlen,
-                                 deprecated=a.deprecated or a.optimistic,
-                                 temporary=a.temporary, home=a.home)
+            # optimistic stays its own flag: glibc's rule 3 counts it, RFC 6724 does not
+            return SourceAddress(src, prefixlen=a.prefixlen, deprecated=a.deprecated,
+                                 temporary=a.temporary, home=a.home, optimistic=a.optimistic)
     return SourceAddress(src)
 
 
@@ -67,8 +67,9 @@ def label_fix(PolicyTable: Any, policy: Any, ula_prefix: str) -> list[str]:
     all of it) and give ``ula_prefix`` label 1, the label of global IPv6."""
     table = policy if policy is not None else PolicyTable.glibc_default()
     lines = []
-    for prefix, _prec, label in table.rows():
-        lines.append(f"label {prefix} {label}")
+    for prefix, _prec, label in table.rows:
+        if label is not None and prefix != ula_prefix:
+            lines.append(f"label {prefix} {label}")
     lines.append(f"label {ula_prefix} 1")
     return lines
 
@@ -78,25 +79,21 @@ def check(ctx: Context) -> list[Finding]:
     dests = dict(DESTINATIONS)
     dests.update(ctx.options.destinations or {})
     sources = {k: ctx.view.source_for(d) for k, d in dests.items()}
-    ev_src = [f"kernel source for {k} {dests[k]}: {sources[k] or 'unreachable'}" for k in dests]
     if api is None:
         return [Finding(CHECK, "no-resolver-api", Status.SKIP,
-                        "this build of v6core has no resolver-ordering API (v6core.explain)",
-                        evidence=ev_src)]
+                        "this build of v6core has no resolver-ordering API (v6core.explain)")]
     PolicyTable, SourceAddress, explain = api
     lc = ctx.libc
     gai_text = ctx.view.read(ctx.options.gai_conf)
     glibc_policy = None
     notes = []
     if gai_text is not None:
-        try:
-            glibc_policy = PolicyTable.from_gai_conf(gai_text)
-            notes.append(f"glibc flavour uses {ctx.options.gai_conf}")
-        except ValueError as exc:
-            notes.append(f"{ctx.options.gai_conf} unusable ({exc}); glibc built-in tables used")
+        from v6core.policy import parse_gai_conf
+        glibc_policy = parse_gai_conf(gai_text, path=ctx.options.gai_conf).table
+        notes.append(f"glibc flavour uses {ctx.options.gai_conf}")
     src_objs = {dests[k]: _source_obj(ctx, SourceAddress, s) for k, s in sources.items()}
     matrix: dict[str, dict[str, dict[str, Any]]] = {}
-    ev = list(ev_src) + notes
+    reasons = []
     for fl in FLAVORS:
         matrix[fl] = {}
         for v6k in V6_KINDS:
@@ -107,7 +104,18 @@ def check(ctx: Context) -> list[Finding]:
                 first, rule, reason = _decision(ex)
                 fam = "IPv6" if ":" in first else "IPv4"
                 matrix[fl][f"{v6k} vs {v4k}"] = {"first": fam, "rule": rule, "reason": reason}
-                ev.append(f"{fl:5}: {v6k} vs {v4k}: {fam} first (rule {rule}: {reason})")
+                if v6k == "global IPv6" and v4k == "global IPv4":
+                    reasons.append(f"{fl}: rule {rule}: {reason}")
+    ev = [f"source of {k} {dests[k]}: {sources[k] or 'none (unreachable)'}" for k in dests]
+    ev += notes
+    ev.append((f"{'tried first':<30}" + "".join(f"{fl:<16}" for fl in FLAVORS)).rstrip())
+    for v6k in V6_KINDS:
+        for v4k in V4_KINDS:
+            key = f"{v6k} vs {v4k}"
+            ev.append((f"{key:<30}" + "".join(
+                f"{matrix[fl][key]['first'] + ' (rule ' + str(matrix[fl][key]['rule']) + ')':<16}"
+                for fl in FLAVORS)).rstrip())
+    ev += reasons
     data = {"destinations": dests, "sources": sources, "matrix": matrix, "libc": lc.name}
     flavors = [lc.name] if lc.name in FLAVORS else list(FLAVORS)
     v6src = sources["global IPv6"]

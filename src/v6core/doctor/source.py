@@ -62,9 +62,9 @@ def _rfc_choice(dest: str, cands: list[facts.Address]) -> str | None:
         from v6core import SourceAddress, select_source
     except ImportError:
         return None
-    objs = [SourceAddress(a.address, prefixlen=a.prefixlen,
-                          deprecated=a.deprecated or a.optimistic,
-                          temporary=a.temporary, home=a.home) for a in cands]
+    objs = [SourceAddress(a.address, prefixlen=a.prefixlen, deprecated=a.deprecated,
+                          temporary=a.temporary, home=a.home, optimistic=a.optimistic)
+            for a in cands]
     chosen = select_source(dest, objs)
     return None if chosen is None else str(ipaddress.ip_address(chosen.address))
 
