@@ -666,3 +666,14 @@ def test_gai_conf_lint_reports_dropped_rows():
     f = ids(findings(h, "libc"))["gai-conf"][0]
     assert f.status == Status.WARN
     assert any("::1/128 50" in p for p in f.data["problems"])
+
+
+def test_responder_in_another_network_namespace_does_not_count():
+    h = lab_host()
+    h.files["/proc/9/cmdline"] = ("v6core\0respond\0-i\0uplink\0-p\0"
+                                  "2001:db8:f440:2:646f:636b:6572::/112\0")
+    h.links["/proc/self/ns/net"] = "net:[4026531840]"
+    h.links["/proc/9/ns/net"] = "net:[4026532999]"
+    assert ids(findings(h, "ndp"))["range-unanswered"]
+    h.links["/proc/9/ns/net"] = "net:[4026531840]"
+    assert ids(findings(h, "ndp"))["range-covered"]

@@ -211,13 +211,22 @@ def container_ranges(ctx: Context) -> list[tuple[ipaddress.IPv6Network, str, str
 
 
 def _processes(ctx: Context) -> list[tuple[str, list[str]]]:
+    """(pid, argv) of the processes in this network namespace.  A process whose
+    namespace cannot be read (another user's, without root) is kept, marked by a pid
+    ending in "?": it may be elsewhere."""
+    mine = ctx.view.readlink("/proc/self/ns/net")
     out = []
     for pid in ctx.view.listdir("/proc"):
         if not pid.isdigit():
             continue
         cmd = ctx.view.read(f"/proc/{pid}/cmdline")
-        if cmd:
-            out.append((pid, [a for a in cmd.split("\0") if a]))
+        if not cmd:
+            continue
+        theirs = ctx.view.readlink(f"/proc/{pid}/ns/net")
+        if mine is not None and theirs is not None and theirs != mine:
+            continue                   # runs in another network namespace
+        out.append((pid if theirs is not None or mine is None else pid + "?",
+                    [a for a in cmd.split("\0") if a]))
     return out
 
 
@@ -287,8 +296,11 @@ def _responders(ctx: Context) -> list[Finding]:
     ranges = container_ranges(ctx)
     procs = _processes(ctx)
     covering: list[tuple[str, str, ipaddress.IPv6Network, bool]] = []  # who, iface, prefix, running
-    notes = []
-    ndppd_running = any(a and a[0].rsplit("/", 1)[-1] == "ndppd" for _, a in procs)
+    notes: list[str] = []
+    ndppd_procs = [p for p, a in procs if a and a[0].rsplit("/", 1)[-1] == "ndppd"]
+    ndppd_running = bool(ndppd_procs)
+    if ndppd_procs and all(p.endswith("?") for p in ndppd_procs):
+        notes.append("ndppd runs, but its network namespace cannot be checked without root")
     ndppd_text = ctx.view.read(ctx.options.ndppd_conf)
     if ndppd_text is not None:
         for dev, pfx in _ndppd_rules(ndppd_text):
