@@ -1,0 +1,231 @@
+"""Neighbor Discovery (RFC 4861) frames: zero-copy parse and validation, and builders."""
+
+import ipaddress
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+
+from v6core.errors import DropReason
+
+Buffer = bytes | bytearray | memoryview | npt.NDArray[np.uint8] | Any
+AddressLike = str | bytes | bytearray | memoryview | ipaddress.IPv6Address | ipaddress.IPv4Address
+MacLike = str | bytes | bytearray | memoryview
+IntArray = npt.ArrayLike
+
+PKT_DTYPE: np.dtype[Any]
+
+class PrefixInfo(NamedTuple):
+    prefix: memoryview
+    plen: int
+    flags: int
+    valid: int
+    preferred: int
+
+class Option(NamedTuple):
+    type: int
+    data: memoryview
+
+class NDPFrame:
+    @property
+    def buffer(self) -> memoryview: ...
+    @property
+    def reason(self) -> DropReason: ...
+    @property
+    def type(self) -> int: ...
+    @property
+    def type_name(self) -> str: ...
+    @property
+    def code(self) -> int: ...
+    @property
+    def hop_limit(self) -> int: ...
+    @property
+    def flags(self) -> int: ...
+    @property
+    def router(self) -> bool: ...
+    @property
+    def solicited(self) -> bool: ...
+    @property
+    def override(self) -> bool: ...
+    @property
+    def vlan_tci(self) -> int | None: ...
+    @property
+    def vlan_id(self) -> int | None: ...
+    @property
+    def dst_mac(self) -> memoryview | None: ...
+    @property
+    def src_mac(self) -> memoryview | None: ...
+    @property
+    def ip6_off(self) -> int: ...
+    @property
+    def icmp_off(self) -> int: ...
+    @property
+    def icmp_len(self) -> int: ...
+    @property
+    def opt_off(self) -> int: ...
+    @property
+    def end(self) -> int: ...
+    @property
+    def bad_off(self) -> int: ...
+    @property
+    def n_ext(self) -> int: ...
+    @property
+    def n_opts(self) -> int: ...
+    @property
+    def n_prefix(self) -> int: ...
+    @property
+    def src(self) -> memoryview: ...
+    @property
+    def dst(self) -> memoryview: ...
+    @property
+    def target(self) -> memoryview | None: ...
+    @property
+    def destination(self) -> memoryview | None: ...
+    @property
+    def icmp(self) -> memoryview: ...
+    @property
+    def checksum(self) -> int: ...
+    @property
+    def sll(self) -> memoryview | None: ...
+    @property
+    def tll(self) -> memoryview | None: ...
+    @property
+    def nonce(self) -> memoryview | None: ...
+    @property
+    def mtu(self) -> int | None: ...
+    @property
+    def redirected(self) -> memoryview | None: ...
+    @property
+    def prefixes(self) -> list[PrefixInfo]: ...
+    @property
+    def options(self) -> list[Option]: ...
+    @property
+    def cur_hop_limit(self) -> int | None: ...
+    @property
+    def router_lifetime(self) -> int | None: ...
+    @property
+    def reachable_time(self) -> int | None: ...
+    @property
+    def retrans_timer(self) -> int | None: ...
+
+def parse(frame: Buffer, *, ip6: bool = False, verify_checksum: bool = True) -> NDPFrame: ...
+def inspect(frame: Buffer, *, ip6: bool = False, verify_checksum: bool = True) -> NDPFrame: ...
+def validate(frame: Buffer, *, ip6: bool = False, verify_checksum: bool = True) -> DropReason: ...
+def write_na(
+    out: Buffer,
+    *,
+    src: AddressLike,
+    dst: AddressLike,
+    target: AddressLike,
+    src_mac: MacLike,
+    dst_mac: MacLike | None = None,
+    router: bool = False,
+    solicited: bool = False,
+    override: bool = True,
+    tlla: MacLike | None = None,
+    vlan: int | None = None,
+) -> int: ...
+def build_na(**kw: Any) -> bytes: ...
+def write_ns(
+    out: Buffer,
+    *,
+    src: AddressLike,
+    target: AddressLike,
+    src_mac: MacLike,
+    dst: AddressLike | None = None,
+    dst_mac: MacLike | None = None,
+    slla: MacLike | None = None,
+    nonce: Buffer | None = None,
+    vlan: int | None = None,
+) -> int: ...
+def build_ns(**kw: Any) -> bytes: ...
+def write_rs(
+    out: Buffer,
+    *,
+    src: AddressLike,
+    src_mac: MacLike,
+    dst: AddressLike = ...,
+    dst_mac: MacLike | None = None,
+    slla: MacLike | None = None,
+    vlan: int | None = None,
+) -> int: ...
+def build_rs(**kw: Any) -> bytes: ...
+def write_ra(
+    out: Buffer,
+    *,
+    src: AddressLike,
+    src_mac: MacLike,
+    dst: AddressLike = ...,
+    dst_mac: MacLike | None = None,
+    cur_hop_limit: int = 64,
+    managed: bool = False,
+    other: bool = False,
+    flags: int = 0,
+    router_lifetime: int = 1800,
+    reachable_time: int = 0,
+    retrans_timer: int = 0,
+    slla: MacLike | None = None,
+    mtu: int | None = None,
+    prefixes: Sequence[tuple[AddressLike, int, int, int, int]] = (),
+    vlan: int | None = None,
+) -> int: ...
+def build_ra(**kw: Any) -> bytes: ...
+def write_icmp6(
+    out: Buffer,
+    msg: Buffer,
+    *,
+    src: AddressLike,
+    dst: AddressLike,
+    src_mac: MacLike,
+    dst_mac: MacLike | None = None,
+    hop_limit: int = 255,
+    vlan: int | None = None,
+) -> int: ...
+def build_icmp6(msg: Buffer, **kw: Any) -> bytes: ...
+def write_na_reply(
+    out: Buffer,
+    frame: Buffer,
+    mac: MacLike,
+    *,
+    src: AddressLike | None = None,
+    router: bool = False,
+    override: bool = True,
+    ip6: bool = False,
+) -> int: ...
+def build_na_reply(frame: Buffer, mac: MacLike, **kw: Any) -> bytes: ...
+def solicited_node(address: AddressLike) -> bytes: ...
+def multicast_mac(address: AddressLike) -> bytes: ...
+def icmp6_checksum(src: AddressLike, dst: AddressLike, msg: Buffer) -> int: ...
+def validate_batch(
+    frames: Buffer,
+    offsets: IntArray,
+    lengths: IntArray,
+    out: npt.NDArray[np.uint8] | None = None,
+    *,
+    ip6: bool = False,
+    verify_checksum: bool = True,
+) -> npt.NDArray[np.uint8]: ...
+def parse_batch(
+    frames: Buffer,
+    offsets: IntArray,
+    lengths: IntArray,
+    *,
+    ip6: bool = False,
+    verify_checksum: bool = True,
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[Any]]: ...
+def addresses(field: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint8]: ...
+def write_na_replies(
+    frames: Buffer,
+    offsets: IntArray,
+    lengths: IntArray,
+    mac: MacLike,
+    out: Buffer,
+    out_offsets: npt.NDArray[np.int64] | None = None,
+    out_lengths: npt.NDArray[np.int64] | None = None,
+    *,
+    mask: npt.ArrayLike | None = None,
+    router: bool = False,
+    override: bool = True,
+    ip6: bool = False,
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64], npt.NDArray[np.int64], int]: ...
