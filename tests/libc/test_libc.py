@@ -117,6 +117,26 @@ _world(World(
     "gai-scopev4-host", v4=["192.0.2.2/24"], v6=[], gai_conf="scopev4 198.51.100.1/32 5\n",
     names={"ll-v6-vs-v4": ["2001:db8:5::1", "198.51.100.1"]}))
 
+# no IPv6 but loopback: glibc's __check_pf then returns no address details at all, so
+# IPv4 sources have prefix length 0 (rule 9: only D == S counts)
+_world(World(
+    "no-ipv6", v4=["10.1.2.4/24", "192.0.2.2/24"], v6=[], ipv6=False, gai_conf="",
+    names={"allv4-subnet": ["198.51.100.1", "10.1.2.3"],
+           "with-loopback6": ["198.51.100.1", "10.1.2.3", "::1"],
+           "self": ["10.1.2.3", "10.1.2.4"]}))
+
+# IPv4 and IPv6 tie on rules 1-8 (same precedence, matching labels and scopes), so rule 9's
+# same-family condition makes glibc's comparison non-transitive: the order then depends on
+# glibc's merge sort, which v6core reproduces
+_world(World(
+    "nontransitive", v4=["192.0.2.2/24"], v6=["2001:db8:1::2/64"],
+    gai_conf="precedence ::ffff:0:0/96 40\nprecedence ::1/128 50\n",
+    names={"cycle-3": ["2001:db8:77::1", "198.51.100.1", "2001:db8:1::5"],
+           "cycle-3b": ["198.51.100.1", "2001:db8:77::1", "2001:db8:1::5"],
+           "cycle-4": ["2001:db8:77::1", "192.0.2.9", "2001:db8:1::5", "198.51.100.1"],
+           "cycle-5": ["2001:db8:ff::1", "198.51.100.1", "2001:db8:1::5", "192.0.2.9",
+                       "2001:db8:1:0:8000::1"]}))
+
 # worlds whose gai.conf makes the real glibc crash: not part of the differential cases
 CRASHING = {"gai-scopev4-no-length", "gai-scopev4-v4-no-length"}
 HAND = {(w, n) for w, world in WORLDS.items() for n in world.names if w not in CRASHING}
@@ -135,7 +155,7 @@ V4POOL = [a for a in POOL if "." in a]
 GENERATED_PER_WORLD = 9
 _rng = random.Random(6724)
 for wname in ("ula", "prec-v4-100", "deprecated", "v4-subnets", "link-local", "unreachable",
-              "partial-tables"):
+              "partial-tables", "no-ipv6", "nontransitive"):
     for k in range(GENERATED_PER_WORLD):
         n = _rng.choice([2, 3, 3, 4, 4, 5, 6, 8])
         pool = V4POOL if k == 0 else POOL     # one all-IPv4 name per world
@@ -279,3 +299,11 @@ def test_scopev4_without_length_crashes_glibc_and_lint_says_so(worlds, world):
     conf = parse_gai_conf(WORLDS[world].gai_conf, path="/etc/gai.conf")
     errors = [d for d in conf.diagnostics if d.severity == "error"]
     assert errors and errors[0].lineno == 1 and "crash" in errors[0].message
+
+
+def test_nontransitive_corner_follows_glibc_merge_sort(worlds):
+    r = worlds("nontransitive")["cycle-3"]
+    # 2001:db8:1::5 beats 2001:db8:77::1 on rule 9, yet glibc's merge sort never compares
+    # them: [a] merged with [v4, b] keeps a first (rule 10 against the IPv4 one)
+    assert r["glibc"] == ["2001:db8:77::1", "198.51.100.1", "2001:db8:1::5"]
+    assert _norm(r["v6core_glibc"]) == _norm(r["glibc"])
