@@ -230,9 +230,22 @@ def _processes(ctx: Context) -> list[tuple[str, list[str]]]:
     return out
 
 
-def _ndppd_rules(text: str) -> list[tuple[str, ipaddress.IPv6Network]]:
-    """(proxy interface, rule prefix) pairs from ndppd.conf: ``proxy IF { rule PFX { ... } }``
-    (a minimal reading: comments, nesting and the two keywords)."""
+def _ndppd_rules(text: str, path: str = "ndppd.conf") -> list[tuple[str, ipaddress.IPv6Network]]:
+    """(proxy interface, rule prefix) pairs from ndppd.conf: ``proxy IF { rule PFX { ... } }``,
+    read by the responder's ndppd importer when this build has it, else minimally
+    (comments, nesting and the two keywords)."""
+    try:
+        from v6core.responder.config import import_ndppd
+    except ImportError:
+        import_ndppd = None
+    if import_ndppd is not None:
+        try:
+            cfg, _notes = import_ndppd(text, path)
+        except Exception:  # a file ndppd itself would reject: fall through to the minimal read
+            pass
+        else:
+            return [(i.name, ipaddress.IPv6Network(r.prefix, strict=False))
+                    for i in cfg.interfaces for r in i.rules]
     text = re.sub(r"#[^\n]*", "", text)
     tokens = re.findall(r"[{}]|[^\s{}]+", text)
     out = []
@@ -265,7 +278,7 @@ def _ndppd_rules(text: str) -> list[tuple[str, ipaddress.IPv6Network]]:
 
 def _v6core_rules(ctx: Context, path: str, text: str) -> list[tuple[str, ipaddress.IPv6Network]]:
     try:  # the responder's own loader, when this build has it
-        from v6core.responder.config import loads  # type: ignore[import-not-found]
+        from v6core.responder.config import loads
     except ImportError:
         loads = None
     out = []
@@ -303,12 +316,20 @@ def _responders(ctx: Context) -> list[Finding]:
         notes.append("ndppd runs, but its network namespace cannot be checked without root")
     ndppd_text = ctx.view.read(ctx.options.ndppd_conf)
     if ndppd_text is not None:
-        for dev, pfx in _ndppd_rules(ndppd_text):
+        for dev, pfx in _ndppd_rules(ndppd_text, ctx.options.ndppd_conf):
             covering.append((f"ndppd ({ctx.options.ndppd_conf})", dev, pfx, ndppd_running))
         notes.append(f"{ctx.options.ndppd_conf}: read (proxy/rule blocks), ndppd "
                      f"{'running' if ndppd_running else 'not running'}")
     v6core_running = False
-    for _, argv in procs:
+    for _, raw in procs:
+        argv = []
+        for a in raw:                  # --prefix=X and -pX forms, as argparse takes them
+            if a.startswith("--") and "=" in a:
+                argv += a.split("=", 1)
+            elif len(a) > 2 and a[0] == "-" and a[1] in "ipc" and a[1] != "-":
+                argv += [a[:2], a[2:]]
+            else:
+                argv.append(a)
         if "respond" in argv and any("v6core" in a for a in argv[:3]):
             v6core_running = True
             devs = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a in ("-i", "--interface")]
