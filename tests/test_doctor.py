@@ -677,3 +677,22 @@ def test_responder_in_another_network_namespace_does_not_count():
     assert ids(findings(h, "ndp"))["range-unanswered"]
     h.links["/proc/9/ns/net"] = "net:[4026531840]"
     assert ids(findings(h, "ndp"))["range-covered"]
+
+
+def test_cli_root_reads_a_container_filesystem(musl_binary, tmp_path):
+    """--root: an Alpine-like tree whose /bin/sh is an absolute link to /bin/busybox must
+    resolve inside the tree, not on this host."""
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "bin" / "busybox").write_bytes(musl_binary)
+    os.symlink("/bin/busybox", tmp_path / "bin" / "sh")
+    (tmp_path / "lib" / "ld-musl-x86_64.so.1").write_bytes(b"")
+    (tmp_path / "etc" / "gai.conf").write_text("label fd00::/8 1\n")
+    r = _cli("--root", str(tmp_path), "--check", "libc", "--json")
+    d = json.loads(r.stdout)
+    f = {x["id"]: x for x in d["findings"]}
+    assert f["libc"]["data"]["libc"] == "musl"
+    assert "/bin/sh -> /bin/busybox" in f["libc"]["evidence"][0]
+    assert f["gai-conf-ignored"]["status"] == "warn"
+    assert r.returncode == 0
