@@ -17,6 +17,8 @@ import contextlib
 import ipaddress
 import re
 import tomllib
+from collections.abc import Callable
+from typing import Any
 
 from v6core.doctor import facts
 from v6core.doctor.context import Context
@@ -234,6 +236,7 @@ def _ndppd_rules(text: str, path: str = "ndppd.conf") -> list[tuple[str, ipaddre
     """(proxy interface, rule prefix) pairs from ndppd.conf: ``proxy IF { rule PFX { ... } }``,
     read by the responder's ndppd importer when this build has it, else minimally
     (comments, nesting and the two keywords)."""
+    import_ndppd: Callable[[str, str], tuple[Any, list[str]]] | None
     try:
         from v6core.responder.config import import_ndppd
     except ImportError:
@@ -277,11 +280,12 @@ def _ndppd_rules(text: str, path: str = "ndppd.conf") -> list[tuple[str, ipaddre
 
 
 def _v6core_rules(ctx: Context, path: str, text: str) -> list[tuple[str, ipaddress.IPv6Network]]:
+    loads: Callable[[str, str], Any] | None
     try:  # the responder's own loader, when this build has it
         from v6core.responder.config import loads
     except ImportError:
         loads = None
-    out = []
+    out: list[tuple[str, ipaddress.IPv6Network]] = []
     if loads is not None:
         try:
             cfg = loads(text, path)
@@ -335,10 +339,10 @@ def _responders(ctx: Context) -> list[Finding]:
             devs = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a in ("-i", "--interface")]
             pfxs = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a in ("-p", "--prefix")]
             for d in devs:
-                for p in pfxs:
+                for ptext in pfxs:
                     with contextlib.suppress(ValueError):
                         covering.append(("v6core respond (command line)", d,
-                                         ipaddress.IPv6Network(p, strict=False), True))
+                                         ipaddress.IPv6Network(ptext, strict=False), True))
             cfgs = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a in ("-c", "--config")]
             for c in cfgs:
                 text = ctx.view.read(c)
@@ -360,7 +364,8 @@ def _responders(ctx: Context) -> list[Finding]:
     for rng, dev, up, pfx in ranges:
         ev = [f"{rng} is routed to {dev}, inside {pfx} which is on-link on the uplink {up}",
               *notes]
-        data = {"range": str(rng), "interface": dev, "uplink": up, "onlink_prefix": str(pfx)}
+        data: dict[str, Any] = {"range": str(rng), "interface": dev, "uplink": up,
+                                "onlink_prefix": str(pfx)}
         cov = [c for c in covering if c[1] == up and rng.subnet_of(c[2])]
         live = [c for c in cov if c[3]]
         kern = [a for a, d in entries if d == up and ipaddress.IPv6Address(a) in rng]
