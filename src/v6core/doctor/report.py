@@ -118,7 +118,7 @@ class Report:
                 out.append(f"  {tag} {subject}{f.summary}")
                 if f.status >= Status.INFO or verbose:
                     for line in f.evidence:
-                        out.append(f"         {paint('·', '2')} {line}")
+                        out.append(f"         {paint('-', '2')} {line}")
                 if f.fix:
                     out.append(f"         {paint('fix:', '1')}")
                     for line in f.fix:

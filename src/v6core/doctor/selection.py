@@ -90,7 +90,10 @@ def check(ctx: Context) -> list[Finding]:
     if gai_text is not None:
         from v6core.policy import parse_gai_conf
         glibc_policy = parse_gai_conf(gai_text, path=ctx.options.gai_conf).table
-        notes.append(f"glibc flavour uses {ctx.options.gai_conf}")
+        active = any(ln.strip() and not ln.lstrip().startswith("#")
+                     for ln in gai_text.splitlines())
+        notes.append(f"glibc flavour uses {ctx.options.gai_conf}" if active else
+                     f"{ctx.options.gai_conf} has no active line: glibc's built-in tables")
     src_objs = {dests[k]: _source_obj(ctx, SourceAddress, s) for k, s in sources.items()}
     matrix: dict[str, dict[str, dict[str, Any]]] = {}
     reasons = []
