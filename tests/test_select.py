@@ -107,7 +107,7 @@ def test_rfc6724_10_2_explain_names_the_rule(name):
     ex = explain(dests, sources, flavor="rfc6724")
     assert ex.order == [d for d, _ in result]
     assert [s.rule for s in ex.steps] == [rule]
-    assert "rule %d" % rule in str(ex)
+    assert f"rule {rule}" in str(ex)
 
 
 @pytest.mark.parametrize("name", sorted(EX_10_2))
@@ -311,7 +311,7 @@ def scenarios(draw):
     dests = draw(st.lists(st.sampled_from(ADDRS), min_size=0, max_size=12))
     srcs = [draw(src_strategy) for _ in dests]
     fixed = []
-    for d, s in zip(dests, srcs):   # a source of the other family makes no sense
+    for d, s in zip(dests, srcs, strict=False):   # a source of the other family makes no sense
         if s is not None and s.is_ipv4 != ("." in d):
             s = None
         fixed.append(s)
@@ -336,7 +336,7 @@ def test_musl_equals_sorting_by_musl_sort_key(sc):
     if len(dests) < 2 or all("." in d for d in dests):
         assert out == dests
         return
-    keys = [musl_sort_key(d, s, i) for i, (d, s) in enumerate(zip(dests, srcs))]
+    keys = [musl_sort_key(d, s, i) for i, (d, s) in enumerate(zip(dests, srcs, strict=False))]
     assert len(set(keys)) == len(keys)
     assert out == [dests[i] for i in sorted(range(len(dests)), key=lambda i: -keys[i])]
 

@@ -46,6 +46,14 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from v6core._core.prefix import PrefixTable
+    from v6core.errors import (
+        AddressError,
+        ConfigError,
+        ParseError,
+        PolicyError,
+        Scope,
+        V6CoreError,
+    )
     from v6core.policy import PolicyTable
     from v6core.resolve import getaddrinfo
     from v6core.select import (
@@ -54,12 +62,4 @@ if TYPE_CHECKING:
         musl_sort_key,
         select_source,
         sort_destinations,
-    )
-    from v6core.errors import (
-        AddressError,
-        ConfigError,
-        ParseError,
-        PolicyError,
-        Scope,
-        V6CoreError,
     )

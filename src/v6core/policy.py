@@ -332,7 +332,7 @@ def _scopev4_rows(rows: Iterable[tuple[str, int, int]] | None) -> tuple | None:
     return tuple(out)
 
 
-_GLIBC_SCOPE4 = _scopev4_rows(GLIBC_SCOPEV4)
+_GLIBC_SCOPE4: tuple = _scopev4_rows(GLIBC_SCOPEV4) or ()
 
 
 def _read_text(text_or_path: str | os.PathLike[str], path: str | None) -> tuple[str, str]:
@@ -570,7 +570,7 @@ def _check_semantics(conf: GaiConf, base: PolicyTable) -> None:
     """Duplicates, and built-in rows a partial table drops."""
     def dup_check(kind: str, lines: list) -> None:
         first: dict[tuple, int] = {}
-        for ln, p, n, v in lines:
+        for ln, p, n, _v in lines:
             k = (p, n)
             if k in first:
                 conf.diagnostics.append(Diagnostic(

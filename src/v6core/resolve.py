@@ -11,7 +11,6 @@ list over rtnetlink (``RTM_GETADDR``, what glibc's ``__check_pf`` reads), fallin
 
 from __future__ import annotations
 
-import ctypes
 import os
 import socket
 import struct
@@ -65,11 +64,8 @@ class InterfaceAddress:
 
     def source(self) -> SourceAddress:
         """As a SourceAddress carrying the kernel's flags."""
-        f = self.flags
-        return SourceAddress(
-            self.packed, self.prefixlen, deprecated=bool(f & IFA_F_DEPRECATED),
-            temporary=bool(f & IFA_F_TEMPORARY), home=bool(f & IFA_F_HOMEADDRESS),
-            ifindex=self.ifindex, optimistic=bool(f & IFA_F_OPTIMISTIC))
+        return _source_from_raw((self.packed, self.prefixlen, self.ifindex, self.flags,
+                                 self.scope))
 
 
 def _netlink_addresses() -> list[InterfaceAddress]:
@@ -159,82 +155,34 @@ def _proc_addresses() -> list[InterfaceAddress]:
     return out
 
 
-def host_addresses() -> list[InterfaceAddress]:
-    """The kernel's address list (both families), over rtnetlink; IPv6 only from
-    /proc/net/if_inet6 when netlink fails."""
+def _raw_addresses() -> list[tuple[bytes, int, int, int, int]]:
     try:
-        return _netlink_addresses()
+        from v6core._sysprobe import ifaddrs
+
+        return ifaddrs()
+    except (ImportError, OSError):
+        pass
+    try:
+        nl = _netlink_addresses()
     except OSError:
-        return _proc_addresses()
+        nl = _proc_addresses()
+    return [(a.packed, a.prefixlen, a.ifindex, a.flags, a.scope) for a in nl]
+
+
+def host_addresses() -> list[InterfaceAddress]:
+    """The kernel's address list (both families), over rtnetlink (what glibc's
+    ``__check_pf`` reads); IPv6 only, from /proc/net/if_inet6, when netlink fails."""
+    return [InterfaceAddress(*r) for r in _raw_addresses()]
+
+
+def _source_from_raw(r: tuple[bytes, int, int, int, int]) -> SourceAddress:
+    f = r[3]
+    return SourceAddress(r[0], r[1], bool(f & IFA_F_DEPRECATED), bool(f & IFA_F_TEMPORARY),
+                         bool(f & IFA_F_HOMEADDRESS), False, False, r[2],
+                         optimistic=bool(f & IFA_F_OPTIMISTIC))
 
 
 # ------------------------------------------------------------------ kernel source probes
-
-class _SockaddrUnspec(ctypes.Structure):
-    _fields_ = [("family", ctypes.c_ushort), ("data", ctypes.c_char * 14)]
-
-
-_libc: Any = None
-_UNSPEC = _SockaddrUnspec(socket.AF_UNSPEC)
-
-
-def _disconnect(sock: socket.socket) -> None:
-    global _libc
-    if _libc is None:
-        _libc = ctypes.CDLL(None, use_errno=True)
-    _libc.connect(sock.fileno(), ctypes.byref(_UNSPEC), ctypes.sizeof(_UNSPEC))
-
-
-class _Prober:
-    """One UDP socket per family, reused across destinations."""
-
-    def __init__(self) -> None:
-        self.socks: dict[int, socket.socket] = {}
-        self.used: dict[int, bool] = {}
-
-    def source(self, family: int, sockaddr: tuple) -> bytes | None:
-        s = self.socks.get(family)
-        if s is None:
-            try:
-                s = socket.socket(family, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC,
-                                  socket.IPPROTO_UDP)
-            except OSError:
-                return None
-            self.socks[family] = s
-        elif self.used.get(family):
-            _disconnect(s)
-        try:
-            s.connect(sockaddr)
-            self.used[family] = True
-            name = s.getsockname()
-        except OSError:
-            self.used[family] = True
-            return None
-        return _addr.pack(name[0].split("%", 1)[0])
-
-    def close(self) -> None:
-        for s in self.socks.values():
-            s.close()
-        self.socks.clear()
-
-
-def _sockaddr_for(dest: Any) -> tuple[int, tuple]:
-    """(family, sockaddr) to probe ``dest``: text/ipaddress, or a getaddrinfo sockaddr."""
-    scope_id = 0
-    if isinstance(dest, tuple):
-        host = dest[0]
-        if len(dest) >= 4:
-            scope_id = dest[3]
-    else:
-        host = str(dest)
-    if "%" in host:
-        host, zone = host.split("%", 1)
-        scope_id = int(zone) if zone.isdigit() else socket.if_nametoindex(zone)
-    packed = _addr.pack(host)
-    if _addr.is_v4mapped(packed):
-        return socket.AF_INET, (_addr.to_text(packed), 65535)
-    return socket.AF_INET6, (_addr.to_text(packed), 65535, 0, scope_id)
-
 
 def kernel_sources(destinations: Iterable[Any], *, flags: bool = True,
                    addresses: Sequence[InterfaceAddress] | None = None
@@ -246,26 +194,47 @@ def kernel_sources(destinations: Iterable[Any], *, flags: bool = True,
     kernel's flags, prefix length and interface index for that address (None when the
     kernel does not list it).
     """
-    prober = _Prober()
-    try:
-        raw = []
-        for d in destinations:
-            fam, sa = _sockaddr_for(d)
-            raw.append(prober.source(fam, sa))
-    finally:
-        prober.close()
+    from v6core._sysprobe import udp_sources
+
+    packed: list[bytes] = []
+    zones: list[int] = []
+    for d in destinations:
+        p, z = _packed_and_zone(d)
+        packed.append(p)
+        zones.append(z)
+    raw = udp_sources(packed, zones)
     if not flags:
         return [None if r is None else SourceAddress(r) for r in raw]
-    table = {a.packed: a for a in (addresses if addresses is not None else host_addresses())}
+    if addresses is not None:
+        rows = [(a.packed, a.prefixlen, a.ifindex, a.flags, a.scope) for a in addresses]
+    else:
+        rows = _raw_addresses()
+    table = {row[0]: row for row in rows}
     out: list[SourceAddress | None] = []
     for r in raw:
         if r is None:
             out.append(None)
         elif r in table:
-            out.append(table[r].source())
+            out.append(_source_from_raw(table[r]))
         else:
             out.append(SourceAddress(r))
     return out
+
+
+def _packed_and_zone(dest: Any) -> tuple[bytes, int]:
+    scope_id = 0
+    if isinstance(dest, tuple):
+        host = dest[0]
+        if len(dest) >= 4:
+            scope_id = dest[3]
+    elif isinstance(dest, bytes) and len(dest) in (4, 16):
+        return _addr.pack(dest), 0
+    else:
+        host = str(dest)
+    if isinstance(host, str) and "%" in host:
+        host, zone = host.split("%", 1)
+        scope_id = int(zone) if zone.isdigit() else socket.if_nametoindex(zone)
+    return _addr.pack(host), scope_id
 
 
 # ------------------------------------------------------------------ getaddrinfo
@@ -314,7 +283,7 @@ def getaddrinfo(host: Any, port: Any, family: int = 0, type: int = 0, proto: int
     for fam, _t, _p, _c, sa in results:
         if fam not in (socket.AF_INET, socket.AF_INET6):
             continue
-        k = (fam, sa[0], sa[3] if fam == socket.AF_INET6 else 0)
+        k = (fam, sa[0], sa[3] if len(sa) > 3 else 0)
         if k not in first:
             first[k] = sa
             keys.append(k)
@@ -327,7 +296,7 @@ def getaddrinfo(host: Any, port: Any, family: int = 0, type: int = 0, proto: int
     pos = _order_positions(dests, srcs, flavor, policy)
     rank = {keys[i]: r for r, i in enumerate(pos)}
     return sorted(results, key=lambda e: rank.get(
-        (e[0], e[4][0], e[4][3] if e[0] == socket.AF_INET6 else 0), len(rank)))
+        (e[0], e[4][0], e[4][3] if len(e[4]) > 3 else 0), len(rank)))
 
 
 def _order_positions(dests: list[str], srcs: list[SourceAddress | None], flavor: str,

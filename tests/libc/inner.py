@@ -66,7 +66,7 @@ def main() -> int:
             "v6core_glibc": sort_destinations(hosts, srcs, flavor="glibc", policy=policy),
             "v6core_musl": sort_destinations(hosts, srcs, flavor="musl")
             if len(hosts) <= 48 else None,
-            "musl_keys": [musl_sort_key(d, s, i) for i, (d, s) in enumerate(zip(hosts, srcs))]
+            "musl_keys": [musl_sort_key(d, s, i) for i, (d, s) in enumerate(zip(hosts, srcs, strict=False))]
             if len(hosts) <= 48 else None,
             "wrapper_glibc": wrapped,
             "sources": [None if s is None else repr(s) for s in srcs],

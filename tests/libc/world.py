@@ -31,6 +31,7 @@ class World:
     default6: bool = True
     routes: list[str] = field(default_factory=list)        # extra "ip route" arguments
     gai_conf: str | None = ""                              # None: no /etc/gai.conf at all
+    ipv6: bool = True                                      # False: IPv6 off on v0
     names: dict[str, list[str]] = field(default_factory=dict)
 
     def hosts(self) -> str:
@@ -46,6 +47,7 @@ class World:
             "sysctl -qw net.ipv6.conf.default.accept_dad=0",
             "ip link set lo up",
             "ip link add v0 type veth peer name v1",
+            *([] if self.ipv6 else ["sysctl -qw net.ipv6.conf.v0.disable_ipv6=1"]),
             "ip link set v0 up",
             "ip link set v1 up",
         ]
@@ -61,7 +63,7 @@ class World:
             cmds.append(f"ip -6 addr add {parts[0]} dev v0{extra}")
         if self.default4:
             cmds.append("ip route add default dev v0")
-        if self.default6:
+        if self.default6 and self.ipv6:
             cmds.append("ip -6 route add default dev v0")
         for r in self.routes:
             cmds.append(f"ip {r}")

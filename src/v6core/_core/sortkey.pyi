@@ -18,8 +18,6 @@ F_TEMPORARY: int
 F_ENCAP: int
 F_OPTIMISTIC: int
 
-SourceLike = SourceAddress | AddressLike | None
-Sources = Mapping[Any, SourceLike] | Sequence[SourceLike] | Callable[[Any], SourceLike]
 
 def flavor_code(flavor: str) -> int: ...
 
@@ -79,6 +77,9 @@ class SourceAddress:
     def flags(self) -> int: ...
     def __eq__(self, other: object) -> bool: ...
     def __hash__(self) -> int: ...
+
+SourceLike = SourceAddress | AddressLike | None
+Sources = Mapping[Any, SourceLike] | Sequence[SourceLike] | Callable[[Any], SourceLike]
 
 def sort_destinations(
     destinations: Iterable[Any], sources: Sources, flavor: int, policy: CompiledPolicy

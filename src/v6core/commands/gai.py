@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -51,7 +52,7 @@ def run_lint(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
-def _read_text_strict(path: str, reader):  # type: ignore[no-untyped-def]
+def _read_text_strict(path: str, reader: Any) -> tuple[str, str]:
     import os
 
     if not os.path.exists(path):

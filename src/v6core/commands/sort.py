@@ -87,7 +87,7 @@ def gather(args: argparse.Namespace) -> tuple[list[str], list[Any], Any]:
             raise ConfigError(f"cannot resolve {t!r}: {e.strerror}") from None
         for fam, _t, _p, _c, sa in infos:
             if fam in (socket.AF_INET, socket.AF_INET6):
-                text = _addr.to_text(sa[0].split("%", 1)[0])
+                text = _addr.to_text(str(sa[0]).split("%", 1)[0])
                 if text not in dests:
                     dests.append(text)
     given: dict[str, Any] = {}
@@ -101,7 +101,7 @@ def gather(args: argparse.Namespace) -> tuple[list[str], list[Any], Any]:
             raise ConfigError(f"--source {spec!r}: {e}") from None
         given[key] = parse_source(s)
     need = [d for d in dests if d not in given]
-    probed = dict(zip(need, kernel_sources(need))) if need else {}
+    probed = dict(zip(need, kernel_sources(need), strict=False)) if need else {}
     sources = [given[d] if d in given else probed[d] for d in dests]
     if args.gai_conf is not None:
         policy = system_policy(args.gai_conf)
@@ -116,7 +116,7 @@ def run_sort(args: argparse.Namespace) -> int:
     from v6core.select import sort_destinations
 
     dests, sources, policy = gather(args)
-    src_of = dict(zip(dests, sources))
+    src_of = dict(zip(dests, sources, strict=False))
     ordered = sort_destinations(dests, sources, flavor=args.flavor, policy=policy)
     if args.json:
         print(json.dumps([{"address": d, "source": None if src_of[d] is None
