@@ -51,9 +51,9 @@ _reason = _netns.unavailable_reason()
 pytestmark = pytest.mark.skipif(_reason is not None, reason=f"needs network namespaces: {_reason}")
 
 
-def _cpu(pid: int) -> tuple[float, float]:
-    """(utime + stime seconds from /proc/pid/stat, on-CPU seconds from schedstat) of all
-    the process's threads."""
+def _cpu(pid: int) -> tuple[float, float, float]:
+    """(utime + stime seconds from /proc/pid/stat, on-CPU seconds from schedstat, utime
+    seconds) of all the process's threads."""
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     ticks = int(fields[11]) + int(fields[12])
@@ -61,7 +61,7 @@ def _cpu(pid: int) -> tuple[float, float]:
     for task in os.listdir(f"/proc/{pid}/task"):
         with open(f"/proc/{pid}/task/{task}/schedstat") as f:
             ns += int(f.read().split()[0])
-    return ticks / CLK_TCK, ns / 1e9
+    return ticks / CLK_TCK, ns / 1e9, int(fields[11]) / CLK_TCK
 
 
 def _rss_kib(pid: int) -> int:
@@ -112,8 +112,8 @@ class BenchLab:
             self.proc = lab.proc
         else:
             conf = lab.tmp / "ndppd.conf"
-            conf.write_text("proxy uplink {\n    router no\n    rule %s {\n        static\n"
-                            "    }\n}\n" % BENCH_PREFIX)
+            conf.write_text(f"proxy uplink {{\n    router no\n    rule {BENCH_PREFIX} {{\n"
+                            "        static\n    }\n}\n")
             self.proc = lab.host.popen("ndppd", "-c", str(conf), stdout=subprocess.DEVNULL,
                                        stderr=subprocess.DEVNULL)
             time.sleep(0.5)
@@ -159,6 +159,7 @@ class BenchLab:
             "received": gen.received, "answered": gen.matched,
             "fraction": gen.matched / gen.sent if gen.sent else 0.0,
             "cpu_stat_s": c1[0] - c0[0], "cpu_sched_s": c1[1] - c0[1],
+            "cpu_user_s": c1[2] - c0[2],
             "p50_us": float(np.percentile(lat, 50)) / 1e3 if len(lat) else float("nan"),
             "p99_us": float(np.percentile(lat, 99)) / 1e3 if len(lat) else float("nan"),
             "rss_kib": _rss_kib(pid), "seconds": wall,
@@ -178,12 +179,13 @@ def blab(tmp_path_factory):
 def _row(impl: str, rate: int, r: dict) -> dict:
     per = r["cpu_sched_s"] / r["answered"] * 1e6 if r["answered"] else float("nan")
     per_stat = r["cpu_stat_s"] / r["answered"] * 1e6 if r["answered"] else float("nan")
+    per_user = r["cpu_user_s"] / r["answered"] * 1e6 if r["answered"] else float("nan")
     row = dict(impl=impl, rate=rate or "flat out", **r, cpu_us_per_na=per,
-               cpu_stat_us_per_na=per_stat)
+               cpu_stat_us_per_na=per_stat, cpu_user_us_per_na=per_user)
     RESULTS.append(row)
     print(f"\n{impl:>7} {str(row['rate']):>9}: sent {r['sent']:>9} ({r['offered_rate']:>9.0f}/s) "
           f"answered {r['fraction']:7.2%} NAs {r['received']:>9} cpu {per:6.2f} us/NA "
-          f"(stat {per_stat:6.2f}) p50 {r['p50_us']:8.1f} us p99 {r['p99_us']:8.1f} us "
+          f"(stat {per_stat:6.2f}, user {per_user:5.2f}) p50 {r['p50_us']:8.1f} us p99 {r['p99_us']:8.1f} us "
           f"rss {r['rss_kib']} KiB")
     return row
 
@@ -247,14 +249,14 @@ def _write_table():
     if not RESULTS:
         return
     lines = ["| responder | rate (NS/s) | offered (NS/s) | NS sent | NAs received | answered | "
-             "CPU µs/NA (schedstat) | CPU µs/NA (stat) | p50 µs | p99 µs | RSS KiB |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "CPU µs/NA (schedstat) | CPU µs/NA (stat) | of which user | p50 µs | p99 µs | RSS KiB |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in RESULTS:
         if r["rate"] == "rss":
             continue
         lines.append(f"| {r['impl']} | {r['rate']} | {r['offered_rate']:,.0f} | {r['sent']:,} | "
                      f"{r['received']:,} | {r['fraction']:.2%} | {r['cpu_us_per_na']:.2f} | "
-                     f"{r['cpu_stat_us_per_na']:.2f} | {r['p50_us']:.1f} | {r['p99_us']:.1f} | "
+                     f"{r['cpu_stat_us_per_na']:.2f} | {r['cpu_user_us_per_na']:.2f} | {r['p50_us']:.1f} | {r['p99_us']:.1f} | "
                      f"{r['rss_kib']:,} |")
     for r in RESULTS:
         if r["rate"] == "rss":

@@ -144,6 +144,7 @@ class IfaceState:
         self.mac = b""
         self.folded: dict[str, list[int]] = {}   # rule totals of replaced engines
         self.reopen = False                       # the socket reported an error
+        self.kernel_drops = 0                     # frames the socket queue had no room for
 
     @property
     def up(self) -> bool:
@@ -170,8 +171,14 @@ class IfaceState:
         if mac:
             self.port.set_mac(mac)
 
+    def read_kernel_stats(self) -> None:
+        if self.sock is not None:
+            with contextlib.suppress(OSError):
+                self.kernel_drops += io_linux.packet_drops(self.sock)
+
     def close(self) -> None:
         if self.sock is not None:
+            self.read_kernel_stats()
             self.sock.close()
             self.sock = None
 
@@ -352,6 +359,8 @@ class Daemon:
     # -- stats ----------------------------------------------------------------------------
 
     def stats_text(self) -> str:
+        for st in self.ifaces.values():
+            st.read_kernel_stats()
         return render(self.ifaces.values(), self.reloads)
 
     def _serve_control(self) -> None:
