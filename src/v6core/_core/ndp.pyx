@@ -10,7 +10,10 @@ builders for NA, NS, RS, RA and any ICMPv6 message.
 """
 
 cimport cython
-from cpython.bytes cimport PyBytes_FromStringAndSize
+from cpython.buffer cimport (
+    PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, PyBUF_WRITABLE,
+)
+from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING, PyBytes_GET_SIZE
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, int64_t, uint64_t
 from libc.string cimport memcpy, memset
 
@@ -595,6 +598,16 @@ cdef object _byte_view(object frame):
     return mv
 
 
+cdef int _get_bytes(object o, Py_buffer *view) except -1:
+    """The bytes of any C-contiguous buffer (PyBUF_SIMPLE: no format, no copy)."""
+    try:
+        PyObject_GetBuffer(o, view, PyBUF_SIMPLE)
+    except BufferError:
+        raise TypeError(f"expected a C-contiguous bytes-like buffer, not {type(o).__name__}") \
+            from None
+    return 0
+
+
 cdef inline int _parse_flags(bint ip6, bint verify_checksum) noexcept:
     return (NDP_PARSE_IP6 if ip6 else 0) | (0 if verify_checksum else NDP_PARSE_NO_CKSUM)
 
@@ -849,10 +862,10 @@ cdef class NDPFrame:
 
 
 cdef NDPFrame _parse_into(object frame, int flags):
-    cdef const uint8_t[::1] data = _byte_view(frame)
     cdef NDPFrame r = NDPFrame.__new__(NDPFrame)
-    cdef Py_ssize_t n = data.shape[0]
     r._mv = _byte_view(frame)
+    cdef const uint8_t[::1] data = r._mv
+    cdef Py_ssize_t n = data.shape[0]
     if n == 0:
         r._reason = ndp_parse_ex(<const uint8_t *>b"", 0, flags, &r.pkt)
     else:
@@ -900,13 +913,13 @@ def inspect(frame, *, bint ip6=False, bint verify_checksum=True) -> NDPFrame:
 
 def validate(frame, *, bint ip6=False, bint verify_checksum=True):
     """Return the :class:`~v6core.errors.DropReason` of one frame (``OK`` if valid)."""
-    cdef const uint8_t[::1] data = _byte_view(frame)
+    cdef Py_buffer view
     cdef ndp_pkt_t pkt
     cdef int rc
-    if data.shape[0] == 0:
-        rc = ndp_parse_ex(<const uint8_t *>b"", 0, _parse_flags(ip6, verify_checksum), &pkt)
-    else:
-        rc = ndp_parse_ex(&data[0], data.shape[0], _parse_flags(ip6, verify_checksum), &pkt)
+    _get_bytes(frame, &view)
+    rc = ndp_parse_ex(<const uint8_t *>view.buf, view.len, _parse_flags(ip6, verify_checksum),
+                      &pkt)
+    PyBuffer_Release(&view)
     return _REASONS[rc]
 
 
@@ -916,6 +929,9 @@ def validate(frame, *, bint ip6=False, bint verify_checksum=True):
 cdef int _mac_from(object mac, uint8_t *out) except -1:
     cdef const uint8_t[::1] v
     cdef bytes b
+    if type(mac) is bytes and PyBytes_GET_SIZE(mac) == 6:
+        memcpy(out, PyBytes_AS_STRING(mac), 6)
+        return 0
     if isinstance(mac, str):
         s = mac.replace("-", ":")
         parts = s.split(":")
@@ -1210,32 +1226,42 @@ def write_na_reply(out, frame, mac, *, src=None, bint router=False, bint overrid
     the NS came from ::.  The VLAN tag is copied.  Raises ParseError if ``frame`` is not a
     valid NS.  Returns the length.
     """
-    cdef const uint8_t[::1] data = _byte_view(frame)
+    cdef Py_buffer fv
+    cdef Py_buffer ov
     cdef ndp_pkt_t pkt
     cdef addr128_t s
     cdef uint8_t m[6]
-    cdef Py_ssize_t cap
     cdef int rc
-    cdef uint8_t[::1] ov = _out_view(out)
-    cdef uint8_t *buf = &ov[0]
-    cap = ov.shape[0]
+    cdef Py_ssize_t n
     _mac_from(mac, m)
     if src is not None:
         addr_from_object(src, &s)
-    rc = ndp_parse_ex(&data[0] if data.shape[0] else <const uint8_t *>b"", data.shape[0],
-                      NDP_PARSE_IP6 if ip6 else 0, &pkt)
-    if rc != NDP_OK:
-        reason = _REASONS[rc]
-        raise ParseError(f"cannot answer: invalid ND frame: {reason.describe()} at byte "
-                         f"{pkt.bad_off} (reason {reason.name})", reason, pkt.bad_off)
-    if pkt.type != ND_NS:
-        raise ParseError(f"cannot answer: ICMPv6 type {pkt.type} is not an NS (135)",
-                         _REASONS[NDP_OK], pkt.icmp_off)
-    n = ndp_build_na_reply(buf, cap, &data[0], &pkt, m, &s if src is not None else NULL,
-                           (NDP_NA_ROUTER if router else 0) | (NDP_NA_OVERRIDE if override else 0))
+    _get_bytes(frame, &fv)
+    try:
+        rc = ndp_parse_ex(<const uint8_t *>fv.buf, fv.len, NDP_PARSE_IP6 if ip6 else 0, &pkt)
+        if rc != NDP_OK:
+            reason = _REASONS[rc]
+            raise ParseError(f"cannot answer: invalid ND frame: {reason.describe()} at byte "
+                             f"{pkt.bad_off} (reason {reason.name})", reason, pkt.bad_off)
+        if pkt.type != ND_NS:
+            raise ParseError(f"cannot answer: ICMPv6 type {pkt.type} is not an NS (135)",
+                             _REASONS[NDP_OK], pkt.icmp_off)
+        try:
+            PyObject_GetBuffer(out, &ov, PyBUF_WRITABLE)
+        except BufferError as e:
+            raise TypeError(f"out must be a writable contiguous buffer ({e})") from None
+        try:
+            n = ndp_build_na_reply(<uint8_t *>ov.buf, ov.len, <const uint8_t *>fv.buf, &pkt, m,
+                                   &s if src is not None else NULL,
+                                   (NDP_NA_ROUTER if router else 0)
+                                   | (NDP_NA_OVERRIDE if override else 0))
+        finally:
+            PyBuffer_Release(&ov)
+    finally:
+        PyBuffer_Release(&fv)
     if n == NDP_EARG:
         raise ValueError("cannot answer an NS parsed without Ethernet that has no SLLAO")
-    _check_rc(n, cap, "NA reply")
+    _check_rc(n, ov.len, "NA reply")
     return n
 
 
@@ -1290,6 +1316,11 @@ def icmp6_checksum(src, dst, msg) -> int:
 # ---------------------------------------------------------------------------------------
 # Batches
 
+cdef inline const uint8_t *_base(const uint8_t[::1] data) noexcept:
+    # never &data[0] of an empty buffer: a batch of zero-length frames is legal
+    return &data[0] if data.shape[0] else <const uint8_t *>b""
+
+
 cdef object _check_layout(const uint8_t[::1] data, object offsets, object lengths,
                           Py_ssize_t *n):
     off = np.ascontiguousarray(offsets, dtype=np.int64)
@@ -1335,9 +1366,10 @@ def validate_batch(frames, offsets, lengths, out=None, *, bint ip6=False,
     cdef const int64_t[::1] o = off
     cdef const int64_t[::1] lv = ln
     cdef int fl = _parse_flags(ip6, verify_checksum)
+    cdef const uint8_t *base = _base(data)
     if n:
         with nogil:
-            ndp_parse_batch(&data[0], &o[0], &lv[0], n, fl, &rv[0], NULL)
+            ndp_parse_batch(base, &o[0], &lv[0], n, fl, &rv[0], NULL)
     return out
 
 
@@ -1408,9 +1440,10 @@ def parse_batch(frames, offsets, lengths, *, bint ip6=False, bint verify_checksu
     cdef const int64_t[::1] lv = ln
     cdef ndp_pkt_t *pp = <ndp_pkt_t *>cnp.PyArray_DATA(pkts)
     cdef int fl = _parse_flags(ip6, verify_checksum)
+    cdef const uint8_t *base = _base(data)
     if n:
         with nogil:
-            ndp_parse_batch(&data[0], &o[0], &lv[0], n, fl, &rv[0], pp)
+            ndp_parse_batch(base, &o[0], &lv[0], n, fl, &rv[0], pp)
     return reasons, pkts
 
 
@@ -1471,9 +1504,10 @@ def write_na_replies(frames, offsets, lengths, mac, out, out_offsets=None,
     cdef const int64_t[::1] lv = ln
     cdef const uint8_t *f
     cdef bint full = False
+    cdef const uint8_t *base = _base(data)
     with nogil:
         for i in range(n):
-            f = &data[0] + o[i]
+            f = base + o[i]
             rc = ndp_parse_ex(f, <Py_ssize_t>lv[i], pflags, &pkt)
             rv[i] = <uint8_t>rc
             oo[i] = pos
