@@ -696,3 +696,15 @@ def test_cli_root_reads_a_container_filesystem(musl_binary, tmp_path):
     assert "/bin/sh -> /bin/busybox" in f["libc"]["evidence"][0]
     assert f["gai-conf-ignored"]["status"] == "warn"
     assert r.returncode == 0
+
+
+def test_forwarding_on_a_downstream_bridge_is_not_a_failure():
+    """docker0-like: a bridge with forwarding on, the default route (static) via eth0."""
+    h = Host().iface("eth0", forwarding=1, accept_ra=1).iface("docker0", forwarding=1)
+    h.addr("eth0", "2001:db8:1::10/64")
+    h.files["/sys/class/net/docker0/bridge/stp_state"] = "0\n"
+    h.routes.append(route_line("::/0", "eth0", gw="2001:db8:1::1", flags=0x3))
+    f = {x.subject: x for x in findings(h, "ndp") if x.subject in ("eth0", "docker0")}
+    assert f["docker0"].id == "forwarding-downstream" and f["docker0"].status == Status.INFO
+    # eth0 holds the default route: RAs there would matter, so it is still a failure
+    assert f["eth0"].id == "forwarding-ignores-ra"

@@ -54,6 +54,8 @@ def check(ctx: Context) -> list[Finding]:
 
 def _forwarding(ctx: Context) -> list[Finding]:
     out = []
+    default_devs = {r.dev for r in ctx.routes6 if r.dst.prefixlen == 0 and not r.reject
+                    and r.dev != "lo"}
     for name, iface in sorted(ctx.interfaces.items()):
         if name == "lo" or iface.bridge is not None or iface.get("disable_ipv6") == 1:
             continue
@@ -67,7 +69,9 @@ def _forwarding(ctx: Context) -> list[Finding]:
         for a in dyn:
             ev.append(f"address {a.address}/{a.prefixlen} (dynamic, valid_lft {a.valid_lft}s)")
         data = {"interface": name, "forwarding": fwd, "accept_ra": ra}
-        if fwd == 1 and ra == 1:
+        uses_ra = bool(ra_routes or dyn)
+        downstream = (iface.is_bridge or bool(default_devs)) and name not in default_devs
+        if fwd == 1 and ra == 1 and (uses_ra or not downstream):
             out.append(Finding(
                 CHECK, "forwarding-ignores-ra", Status.FAIL,
                 "forwarding is on, so router advertisements are ignored (accept_ra=1 only "
@@ -75,7 +79,18 @@ def _forwarding(ctx: Context) -> list[Finding]:
                 "expire and are not renewed", name, ev,
                 [f"sysctl -w net.ipv6.conf.{name}.accept_ra=2",
                  _persist(f"net.ipv6.conf.{name}.accept_ra", 2),
-                 "systemd-networkd handles RAs itself (IPv6AcceptRA=yes) and needs no sysctl"],
+                 "systemd-networkd handles RAs itself (IPv6AcceptRA=yes) and needs no sysctl",
+                 f"if {name} is configured statically: sysctl -w net.ipv6.conf.{name}.accept_ra=0 "
+                 "says so"],
+                data))
+        elif fwd == 1 and ra == 1:
+            why = ("a bridge that containers route through" if iface.is_bridge else
+                   "the default route leaves through " + ", ".join(sorted(default_devs)))
+            out.append(Finding(
+                CHECK, "forwarding-downstream", Status.INFO,
+                f"forwarding is on and RAs would be ignored here, which is fine for a "
+                f"downstream interface ({why}); nothing here was learnt from an RA", name, ev,
+                [f"if RAs should configure {name}: sysctl -w net.ipv6.conf.{name}.accept_ra=2"],
                 data))
         elif fwd == 1 and ra == 0:
             out.append(Finding(
