@@ -708,3 +708,46 @@ def test_forwarding_on_a_downstream_bridge_is_not_a_failure():
     assert f["docker0"].id == "forwarding-downstream" and f["docker0"].status == Status.INFO
     # eth0 holds the default route: RAs there would matter, so it is still a failure
     assert f["eth0"].id == "forwarding-ignores-ra"
+
+
+# ---------------------------------------------------------------- garbage in, no traceback
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from v6core.doctor import ndp as _ndp  # noqa: E402
+
+_lines = st.lists(st.text(alphabet="0123456789abcdefABCDEF :x\t{}#/.-proxyrule", max_size=80),
+                  max_size=8).map("\n".join)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_lines)
+def test_text_parsers_never_raise(text):
+    facts.parse_proc_net("hdr\n" + text, "tcp", 6)
+    facts.parse_if_inet6(text)
+    facts.routes6(FakeSystem({"/proc/net/ipv6_route": text}))
+    _ndp._ndppd_rules(text)
+    v = FakeSystem({}, commands={("ip", "-6", "neigh", "show", "proxy"): text,
+                                 ("ip", "-j", "addr", "show"): text})
+    facts.proxy_neighbours(v)
+    facts.addresses(v)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=300))
+def test_elf_parser_never_raises(data):
+    head = b"\x7fELF\x02\x01" + data
+    assert facts.elf_interpreter(head) is None or isinstance(facts.elf_interpreter(head), str)
+    facts.elf_interpreter(b"\x7fELF\x01\x02" + data)
+
+
+@pytest.mark.parametrize("text", ["[1]", '{"a": 1}', '[{"addr_info": [1]}]',
+                                  '[{"addr_info": [{"family": "inet6", "local": "zz"}]}]',
+                                  '[{"addr_info": [{"family": "inet", "local": "1.2.3.4", '
+                                  '"prefixlen": "x"}]}]'])
+def test_malformed_ip_json_falls_back_to_if_inet6(text):
+    v = FakeSystem({"/proc/net/if_inet6": if_inet6_line("2001:db8::1", 2, 64, 0, 0x80, "eth0")},
+                   commands={("ip", "-j", "addr", "show"): text})
+    addrs, how = facts.addresses(v)
+    assert how == "/proc/net/if_inet6" and [a.address for a in addrs] == ["2001:db8::1"]
