@@ -751,3 +751,15 @@ def test_malformed_ip_json_falls_back_to_if_inet6(text):
                    commands={("ip", "-j", "addr", "show"): text})
     addrs, how = facts.addresses(v)
     assert how == "/proc/net/if_inet6" and [a.address for a in addrs] == ["2001:db8::1"]
+
+
+def test_prefer_ipv4_precedence_line_is_named():
+    _need_api()
+    _glibc_host()
+    h = selection_host("2001:db8:1::10")
+    h.files["/etc/gai.conf"] = "precedence ::ffff:0:0/96 100\n"
+    (f,) = findings(h, "selection")
+    cell = f.data["matrix"]["glibc"]["global IPv6 vs global IPv4"]
+    assert (f.status, cell["first"], cell["rule"]) == (Status.FAIL, "IPv4", 6)
+    assert any("remove that precedence line" in x for x in f.fix)
+    assert f.data["matrix"]["musl"]["global IPv6 vs global IPv4"]["first"] == "IPv6"
