@@ -147,15 +147,18 @@ def _record(benchmark, n: int, peer_seconds: float | None = None) -> None:
         benchmark.extra_info["speedup_vs_peer"] = round(peer_seconds / med, 1)
 
 
-def _time_peer(dests: list[str], srcs: dict, rounds: int = 100) -> float:
-    """Median over 9 batches of the peer's time per sort."""
+def _median_call(fn, *args, calls: int = 201, **kw) -> float:
+    """Median wall time of single calls (robust to preemption on a shared machine)."""
     times = []
-    for _ in range(9):
+    for _ in range(calls):
         t = time.perf_counter()
-        for _ in range(rounds):
-            peer_sort(dests, srcs)
-        times.append((time.perf_counter() - t) / rounds)
-    return sorted(times)[len(times) // 2]
+        fn(*args, **kw)
+        times.append(time.perf_counter() - t)
+    return sorted(times)[calls // 2]
+
+
+def _time_peer(dests: list[str], srcs: dict) -> float:
+    return _median_call(peer_sort, dests, srcs)
 
 
 @pytest.mark.parametrize("n", [2, 4, 16])
@@ -264,13 +267,7 @@ def test_getaddrinfo_v6core(benchmark, hosts_world, flavor):
     else:
         # musl: the ULA source's label 13 does not match 2001:db8::/32's 1: IPv4 first
         assert res[0][4][0] == "198.51.100.7"
-    times = []
-    for _ in range(9):
-        t0 = time.perf_counter()
-        for _ in range(100):
-            socket.getaddrinfo(hosts_world, 80, type=socket.SOCK_STREAM)
-        times.append((time.perf_counter() - t0) / 100)
-    base = sorted(times)[4]
+    base = _median_call(socket.getaddrinfo, hosts_world, 80, type=socket.SOCK_STREAM)
     med = benchmark.stats.stats.median
     benchmark.extra_info["calls_per_s"] = round(1 / med)
     benchmark.extra_info["median_us"] = round(med * 1e6, 2)

@@ -208,3 +208,12 @@ def test_lint_clean_file_and_missing_file(tmp_path, capsys):
     assert cli_main(["gai", "lint", str(tmp_path / "missing.conf")]) == 2
     err = capsys.readouterr().err
     assert "missing.conf" in err and "Traceback" not in err
+
+
+def test_missing_path_is_an_error_not_content(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        PolicyTable.from_gai_conf(str(tmp_path / "gai.conf"))
+    with pytest.raises(FileNotFoundError):
+        PolicyTable.from_gai_conf("/etc/no-such-gai.conf")
+    # one line of text without a newline is still content
+    assert PolicyTable.from_gai_conf("label ::/0 4").label("::9") == 4

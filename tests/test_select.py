@@ -333,7 +333,8 @@ def test_permutation_and_deterministic(sc, flavor):
 def test_musl_equals_sorting_by_musl_sort_key(sc):
     dests, srcs = sc
     out = sort_destinations(dests, srcs, flavor="musl")
-    if len(dests) < 2 or all("." in d for d in dests):
+    # v6core carries IPv4 as IPv4-mapped, so ::ffff:0:1 counts as IPv4 here
+    if len(dests) < 2 or all("." in d or d.startswith("::ffff:") for d in dests):
         assert out == dests
         return
     keys = [musl_sort_key(d, s, i) for i, (d, s) in enumerate(zip(dests, srcs, strict=False))]

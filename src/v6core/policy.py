@@ -197,7 +197,7 @@ class PolicyTable:
         self.scopev4_rows: tuple[tuple[int, int, int], ...] | None = scope4
         self.name = name
         self.diagnostics: tuple[Diagnostic, ...] = ()
-        self._compiled: dict[int, Any] = {}
+        self._compiled: dict[int | str, Any] = {}
 
     @classmethod
     def _from_lists(cls, prec_rows: tuple, label_rows: tuple, scope4: tuple | None,
@@ -258,6 +258,9 @@ class PolicyTable:
     def compiled(self, flavor: str | int = "rfc6724") -> Any:
         """The C-level table for ``flavor`` (cached): this table's lists, and IPv4 scopes
         from its scopev4 list, else glibc's built-in list for the glibc flavour."""
+        c = self._compiled.get(flavor)
+        if c is not None:
+            return c
         from v6core._core import sortkey
 
         code = flavor if isinstance(flavor, int) else sortkey.flavor_code(flavor)
@@ -271,6 +274,7 @@ class PolicyTable:
                     scope4 = _GLIBC_SCOPE4
             c = sortkey.CompiledPolicy(self.precedence_rows, self.label_rows, scope4)
             self._compiled[code] = c
+        self._compiled[flavor] = c
         return c
 
     # ------------------------------------------------------------ display
@@ -346,6 +350,10 @@ def _read_text(text_or_path: str | os.PathLike[str], path: str | None) -> tuple[
         return data.decode("latin-1"), path or p
     if not isinstance(text_or_path, str):
         raise PolicyError(f"expected gai.conf text or a path, got {type(text_or_path).__name__}")
+    t = text_or_path.strip()
+    if "\n" not in text_or_path and " " not in t and "\t" not in t and (
+            t.startswith(("/", "./", "../", "~")) or t.endswith(".conf")):
+        raise FileNotFoundError(2, "No such file or directory", text_or_path)
     return text_or_path, path or "<string>"
 
 

@@ -291,7 +291,8 @@ def getaddrinfo(host: Any, port: Any, family: int = 0, type: int = 0, proto: int
         return results
     if policy is None:
         policy = system_policy(gai_conf)
-    srcs = kernel_sources([first[k] for k in keys])
+    # musl's key reads no address flags or prefix lengths: skip the netlink dump there
+    srcs = kernel_sources([first[k] for k in keys], flags=flavor != "musl")
     dests = [k[1] for k in keys]
     pos = _order_positions(dests, srcs, flavor, policy)
     rank = {keys[i]: r for r, i in enumerate(pos)}

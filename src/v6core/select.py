@@ -60,6 +60,8 @@ _DEFAULT_TABLES = {
     _sk.MUSL: PolicyTable.musl(),
 }
 _DEFAULT_COMPILED = {code: t.compiled(code) for code, t in _DEFAULT_TABLES.items()}
+_FAST = {name: (code, _DEFAULT_COMPILED[code]) for name, code in _CODES.items()}
+_sk_sort = _sk.sort_destinations
 
 SourceLike = SourceAddress | str | bytes | Any | None
 Sources = Mapping[Any, SourceLike] | Sequence[SourceLike] | Callable[[Any], SourceLike]
@@ -100,8 +102,12 @@ def sort_destinations(destinations: Iterable[Any], sources: Sources, *,
     policy : PolicyTable, optional
         Replaces the flavour's built-in table.
     """
+    if policy is None:
+        fast = _FAST.get(flavor)
+        if fast is not None:
+            return _sk_sort(destinations, sources, fast[0], fast[1])
     code, compiled = _resolve(flavor, policy)
-    return _sk.sort_destinations(destinations, sources, code, compiled)
+    return _sk_sort(destinations, sources, code, compiled)
 
 
 def musl_sort_key(destination: Any, source: SourceLike, index: int, *,
@@ -181,8 +187,9 @@ class Explanation:
             lab = f"{r['label']}/{'-' if r['src_label'] is None else r['src_label']}"
             scope = f"{r['scope']}/{'-' if r['src_scope'] is None else r['src_scope']}"
             cpl = "-" if r["cpl"] is None else str(r["cpl"])
+            key = f"  key {r['musl_key']}" if "musl_key" in r else ""
             lines.append(f"{i + 1:>2}  {str(r['object']):<28} {src:<28} {r['precedence']:>4} "
-                         f"{lab:>9} {scope:>14} {cpl:>4}")
+                         f"{lab:>9} {scope:>14} {cpl:>4}{key}")
         lines.append("")
         for s in self.steps:
             lines.append(str(s))

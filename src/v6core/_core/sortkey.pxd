@@ -3,6 +3,8 @@
 
 Everything here works on ``addr128_t`` (IPv4 carried as IPv4-mapped, RFC 4291
 section 2.5.5.2) and is ``noexcept nogil``, so the bulk numpy path can call it per row.
+An IPv4-mapped IPv6 destination (an AAAA record ``::ffff:a.b.c.d``) is therefore
+treated as IPv4, which the C libraries (that see its AF_INET6 family) do not do.
 These signatures are stable; behaviour lives in ``sortkey.pyx``.
 
 Flavours (``SK_RFC6724``, ``SK_GLIBC``, ``SK_MUSL``)

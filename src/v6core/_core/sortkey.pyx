@@ -6,12 +6,12 @@ module is arithmetic only: no I/O, no policy files.  Addresses are ``addr128_t``
 (IPv4 as IPv4-mapped); precedence/label/scope values are plain integers.
 """
 
-from cpython.bytes cimport PyBytes_AS_STRING
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from cpython.mem cimport PyMem_Malloc, PyMem_Free
 from libc.stdint cimport uint8_t, uint32_t, uint64_t, int32_t
 
 from v6core._core.types cimport (
-    addr128_t, addr_load, addr_common_len, addr_is_v4mapped, addr_v4, addr_scope,
+    addr128_t, addr_load, addr_store, addr_common_len, addr_is_v4mapped, addr_v4, addr_scope,
     V6_CLZ64,
 )
 from v6core._core.addr cimport addr_from_object, addr_to_str
@@ -574,15 +574,36 @@ cdef int _set_source(sk_row_t *row, object s) except -1:
         row.src_plen = sa._plen
         row.ifindex = sa._ifindex
         return 0
-    addr_from_object(s, &row.src)
+    _addr_fast(s, &row.src)
     row.flags = SK_F_USABLE
     row.src_plen = -1
     row.ifindex = SK_NO_IFINDEX
     return 0
 
 
-cdef object _dict_get = dict.get
-cdef object _MISSING = object()
+# Parsed text addresses, so that sorting the same names again costs a dict lookup
+# instead of inet_pton (bounded; cleared when full).
+cdef dict _parsed = {}
+cdef enum:
+    _PARSED_MAX = 4096
+
+
+cdef int _addr_fast(object o, addr128_t *out) except -1:
+    cdef object hit
+    cdef bytes b
+    if type(o) is str:
+        hit = _parsed.get(o)
+        if hit is not None:
+            out[0] = addr_load(<const uint8_t *>PyBytes_AS_STRING(<bytes>hit))
+            return 0
+        addr_from_object(o, out)
+        if len(_parsed) >= _PARSED_MAX:
+            _parsed.clear()
+        b = PyBytes_FromStringAndSize(NULL, 16)
+        addr_store(<uint8_t *>PyBytes_AS_STRING(b), out[0])
+        _parsed[o] = b
+        return 0
+    return addr_from_object(o, out)
 
 
 cdef int _fill_rows(sk_row_t *rows, list dests, object sources, int flavor,
@@ -603,7 +624,7 @@ cdef int _fill_rows(sk_row_t *rows, list dests, object sources, int flavor,
     for i in range(n):
         d = dests[i]
         try:
-            addr_from_object(d, &rows[i].dst)
+            _addr_fast(d, &rows[i].dst)
         except AddressError as e:
             raise AddressError(f"destination {i}: {e}", d, i) from None
         if is_seq:
