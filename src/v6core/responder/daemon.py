@@ -32,6 +32,7 @@ import signal
 import socket
 import time
 from collections.abc import Callable
+from typing import Any
 
 from v6core._core.prefix import PrefixTable
 from v6core.errors import ConfigError
@@ -198,7 +199,7 @@ class Daemon:
         self._dirty = True
         self._last_sync = 0.0
         self._need_routes = any(r.auto for i in cfg.interfaces for r in i.rules)
-        self.ipr = None
+        self.ipr: Any = None
         self.nl: socket.socket | None = None
         self.control: socket.socket | None = None
         self.metrics: socket.socket | None = None
@@ -364,6 +365,7 @@ class Daemon:
         return render(self.ifaces.values(), self.reloads)
 
     def _serve_control(self) -> None:
+        assert self.control is not None
         while True:
             try:
                 conn, _ = self.control.accept()
@@ -375,6 +377,7 @@ class Daemon:
                     conn.sendall(self.stats_text().encode())
 
     def _serve_metrics(self) -> None:
+        assert self.metrics is not None
         while True:
             try:
                 conn, _ = self.metrics.accept()
@@ -395,6 +398,7 @@ class Daemon:
     # -- main loop ------------------------------------------------------------------------
 
     def _drain_netlink(self) -> None:
+        assert self.nl is not None
         while True:
             try:
                 self.nl.recv(65536)
@@ -435,6 +439,7 @@ class Daemon:
         return 0
 
     def _loop(self) -> None:
+        assert self.nl is not None
         extra = [(self._wake_r.fileno(), "wake"), (self.nl.fileno(), "nl")]
         if self.control is not None:
             extra.append((self.control.fileno(), "control"))
@@ -449,7 +454,7 @@ class Daemon:
                 self.sync()
             active = [st for st in self.ifaces.values() if st.sock is not None]
             # packets are served inside the compiled loop; it returns only for the rest
-            what, i = batcher.serve([st.sock.fileno() for st in active],
+            what, i = batcher.serve([st.sock.fileno() for st in active if st.sock],
                                     [st.engine for st in active], [st.port for st in active],
                                     extra_fds, 50 if self._dirty else 1000)
             if what == 1:
@@ -465,6 +470,7 @@ class Daemon:
                     self._serve_metrics()
             elif what == 2:
                 st = active[i]
+                assert st.sock is not None
                 err = st.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
                 log.info("%s: socket error: %s; re-reading the interface", st.name,
                          os.strerror(err) if err else "hang-up")

@@ -127,7 +127,7 @@ def _drain(sock: socket.socket) -> None:
 
 
 def open_ndp_socket(ifname: str, *, icmp_type: int = ICMPV6_NS, allmulti: bool = True,
-                    rcvbuf: int = 32 << 20, sndbuf: int = 4 << 20,
+                    rcvbuf: int = 8 << 20, sndbuf: int = 4 << 20,
                     ignore_outgoing: bool = True) -> socket.socket:
     """Open a non-blocking AF_PACKET socket receiving ND frames of ``icmp_type`` on ``ifname``.
 
