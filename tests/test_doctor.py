@@ -677,3 +677,89 @@ def test_responder_in_another_network_namespace_does_not_count():
     assert ids(findings(h, "ndp"))["range-unanswered"]
     h.links["/proc/9/ns/net"] = "net:[4026531840]"
     assert ids(findings(h, "ndp"))["range-covered"]
+
+
+def test_cli_root_reads_a_container_filesystem(musl_binary, tmp_path):
+    """--root: an Alpine-like tree whose /bin/sh is an absolute link to /bin/busybox must
+    resolve inside the tree, not on this host."""
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "bin" / "busybox").write_bytes(musl_binary)
+    os.symlink("/bin/busybox", tmp_path / "bin" / "sh")
+    (tmp_path / "lib" / "ld-musl-x86_64.so.1").write_bytes(b"")
+    (tmp_path / "etc" / "gai.conf").write_text("label fd00::/8 1\n")
+    r = _cli("--root", str(tmp_path), "--check", "libc", "--json")
+    d = json.loads(r.stdout)
+    f = {x["id"]: x for x in d["findings"]}
+    assert f["libc"]["data"]["libc"] == "musl"
+    assert "/bin/sh -> /bin/busybox" in f["libc"]["evidence"][0]
+    assert f["gai-conf-ignored"]["status"] == "warn"
+    assert r.returncode == 0
+
+
+def test_forwarding_on_a_downstream_bridge_is_not_a_failure():
+    """docker0-like: a bridge with forwarding on, the default route (static) via eth0."""
+    h = Host().iface("eth0", forwarding=1, accept_ra=1).iface("docker0", forwarding=1)
+    h.addr("eth0", "2001:db8:1::10/64")
+    h.files["/sys/class/net/docker0/bridge/stp_state"] = "0\n"
+    h.routes.append(route_line("::/0", "eth0", gw="2001:db8:1::1", flags=0x3))
+    f = {x.subject: x for x in findings(h, "ndp") if x.subject in ("eth0", "docker0")}
+    assert f["docker0"].id == "forwarding-downstream" and f["docker0"].status == Status.INFO
+    # eth0 holds the default route: RAs there would matter, so it is still a failure
+    assert f["eth0"].id == "forwarding-ignores-ra"
+
+
+# ---------------------------------------------------------------- garbage in, no traceback
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from v6core.doctor import ndp as _ndp  # noqa: E402
+
+_lines = st.lists(st.text(alphabet="0123456789abcdefABCDEF :x\t{}#/.-proxyrule", max_size=80),
+                  max_size=8).map("\n".join)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_lines)
+def test_text_parsers_never_raise(text):
+    facts.parse_proc_net("hdr\n" + text, "tcp", 6)
+    facts.parse_if_inet6(text)
+    facts.routes6(FakeSystem({"/proc/net/ipv6_route": text}))
+    _ndp._ndppd_rules(text)
+    v = FakeSystem({}, commands={("ip", "-6", "neigh", "show", "proxy"): text,
+                                 ("ip", "-j", "addr", "show"): text})
+    facts.proxy_neighbours(v)
+    facts.addresses(v)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=300))
+def test_elf_parser_never_raises(data):
+    head = b"\x7fELF\x02\x01" + data
+    assert facts.elf_interpreter(head) is None or isinstance(facts.elf_interpreter(head), str)
+    facts.elf_interpreter(b"\x7fELF\x01\x02" + data)
+
+
+@pytest.mark.parametrize("text", ["[1]", '{"a": 1}', '[{"addr_info": [1]}]',
+                                  '[{"addr_info": [{"family": "inet6", "local": "zz"}]}]',
+                                  '[{"addr_info": [{"family": "inet", "local": "1.2.3.4", '
+                                  '"prefixlen": "x"}]}]'])
+def test_malformed_ip_json_falls_back_to_if_inet6(text):
+    v = FakeSystem({"/proc/net/if_inet6": if_inet6_line("2001:db8::1", 2, 64, 0, 0x80, "eth0")},
+                   commands={("ip", "-j", "addr", "show"): text})
+    addrs, how = facts.addresses(v)
+    assert how == "/proc/net/if_inet6" and [a.address for a in addrs] == ["2001:db8::1"]
+
+
+def test_prefer_ipv4_precedence_line_is_named():
+    _need_api()
+    _glibc_host()
+    h = selection_host("2001:db8:1::10")
+    h.files["/etc/gai.conf"] = "precedence ::ffff:0:0/96 100\n"
+    (f,) = findings(h, "selection")
+    cell = f.data["matrix"]["glibc"]["global IPv6 vs global IPv4"]
+    assert (f.status, cell["first"], cell["rule"]) == (Status.FAIL, "IPv4", 6)
+    assert any("remove that precedence line" in x for x in f.fix)
+    assert f.data["matrix"]["musl"]["global IPv6 vs global IPv4"]["first"] == "IPv6"

@@ -362,9 +362,12 @@ def test_ula_only_container(make_netns, probes, tmp_path):
 
 # ------------------------------------------------------------- responder coverage
 
-def test_container_range_needs_a_responder(make_netns, tmp_path):
-    if shutil.which("ndppd") is None:
+@pytest.mark.parametrize("responder", ["v6core", "ndppd"])
+def test_container_range_needs_a_responder(make_netns, tmp_path, responder):
+    if responder == "ndppd" and shutil.which("ndppd") is None:
         pytest.skip("ndppd not installed")
+    if responder == "v6core":
+        pytest.importorskip("v6core.responder.daemon", reason="responder (issue 6) missing")
     rtr, host, ctr = make_netns("rtr"), make_netns("hst"), make_netns("ctr")
     rtr.veth(host, "rtr0", "uplink")
     host.veth(ctr, "vc", "eth0")
@@ -386,24 +389,31 @@ def test_container_range_needs_a_responder(make_netns, tmp_path):
         return "connected" in rtr.run(sys.executable, "-c", CONNECT, target).stdout
 
     try:
-        _responder_case(host, rtr, rng, reach, tmp_path)
+        _responder_case(host, rtr, rng, reach, tmp_path, responder)
     finally:
         server.kill()
         server.wait()
 
 
-def _responder_case(host, rtr, rng, reach, tmp_path) -> None:
-    f = find(doctor(host, "--check", "ndp"), "range-unanswered", rng)
+def _responder_case(host, rtr, rng, reach, tmp_path, responder) -> None:
+    conf = tmp_path / "ndppd.conf"
+    f = find(doctor(host, "--check", "ndp", "--ndppd-conf", str(conf)), "range-unanswered", rng)
     assert f["status"] == "fail"
     assert not reach()             # witness: the router cannot resolve the container
-    snippet = next(x for x in f["fix"] if "ndppd" in x).split(": ", 1)[1]
-    conf = tmp_path / "ndppd.conf"
-    conf.write_text(snippet + "\n")
-    p = host.popen("ndppd", "-c", str(conf), stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
+    if responder == "ndppd":
+        snippet = next(x for x in f["fix"] if "ndppd" in x).split(": ", 1)[1]
+        conf.write_text(snippet + "\n")
+        cmd = ["ndppd", "-c", str(conf)]
+    else:
+        cmd = shlex.split(f["fix"][0].split("#", 1)[0])
+        assert cmd[:2] == ["v6core", "respond"]
+        cmd = [sys.executable, "-m", "v6core", *cmd[1:]]
+    p = subprocess.Popen(["ip", "netns", "exec", host.name, *cmd], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, env=ENV)
     try:
-        assert wait_for(lambda: find(doctor(host, "--check", "ndp", "--ndppd-conf",
-                                            str(conf)), "range-covered", rng), 5.0)
+        assert wait_for(lambda: [x for x in doctor(host, "--check", "ndp", "--ndppd-conf",
+                                                   str(conf))["findings"]
+                                 if x["id"] == "range-covered" and x["subject"] == rng], 5.0)
         rtr.ip("-6", "neigh", "flush", "dev", "rtr0")
         assert wait_for(reach, 10.0)
     finally:

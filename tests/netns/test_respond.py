@@ -316,3 +316,20 @@ def test_stats_command_line(lab):
                                 __import__("respond_lab").SRC))
     assert r.returncode == 0, r.stderr
     assert 'v6core_respond_answered_total{interface="uplink"}' in r.stdout
+
+
+def test_auto_rule_follows_kernel_routes(lab, rport):
+    lab.start("-i", "uplink", "-p", "2001:db8:f440:2::/64", "--auto")
+    # the container's /112 is routed out of ctr0: answered
+    assert len(rport.ask(ns_frame(lab, CTR), CTR)) == 1
+    # an address only covered by the uplink's own /64: the route leaves where the NS came in
+    other = "2001:db8:f440:2::77"
+    assert rport.ask(ns_frame(lab, other), other) == []
+    assert drops(lab, "auto_same_if") == 1
+    # a new route is picked up from rtnetlink, and its removal too
+    lab.host.ip("-6", "route", "add", f"{other}/128", "dev", "ctr0")
+    wait_until(lambda: len(rport.ask(ns_frame(lab, other), other, timeout=0.2)) == 1, 5,
+               what="the new route to be used")
+    lab.host.ip("-6", "route", "del", f"{other}/128", "dev", "ctr0")
+    wait_until(lambda: rport.ask(ns_frame(lab, other), other, timeout=0.2) == [], 5,
+               what="the removed route to be forgotten")

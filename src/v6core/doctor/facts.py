@@ -181,7 +181,7 @@ def addresses(view: SystemView) -> tuple[list[Address], str]:
         if text:
             try:
                 return parse_ip_json(text), how
-            except (ValueError, KeyError, TypeError):
+            except (ValueError, KeyError, TypeError, AttributeError):
                 pass
     text = view.read("/proc/net/if_inet6")
     if text is not None:

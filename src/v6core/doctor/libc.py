@@ -50,7 +50,7 @@ def check(ctx: Context) -> list[Finding]:
     if text is None:
         if lc.name != "musl":
             out.append(Finding(CHECK, "gai-conf-absent", Status.OK,
-                               f"{path} does not exist: glibc uses its built-in tables",
+                               "does not exist: glibc uses its built-in tables",
                                path, data=gdata))
         return out
     rows = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
@@ -58,21 +58,21 @@ def check(ctx: Context) -> list[Finding]:
     gdata["lines"] = rows
     if not rows:
         out.append(Finding(CHECK, "gai-conf-empty", Status.OK,
-                           f"{path} has only comments: glibc uses its built-in tables",
+                           "only comments: glibc uses its built-in tables",
                            path, ev, data=gdata))
         return out
     if lc.name == "musl":
         out.append(Finding(CHECK, "gai-conf-ignored", Status.WARN,
-                           f"{path} exists but musl never reads it: its policy has no effect "
-                           "on this system's programs", path, ev,
+                           "exists but musl never reads it: its policy has no effect on this "
+                           "system's programs", path, ev,
                            ["use v6core.getaddrinfo in Python programs to honour it "
                             "(V6CORE_GAI_CONF names the file)"], gdata))
         return out
     lint = gai_lint(text, path)
     if lint is None:
         out.append(Finding(CHECK, "gai-conf", Status.INFO,
-                           f"{path} is present ({len(rows)} active line(s)); this build has no "
-                           "gai.conf linter", path, ev, data=gdata))
+                           f"present ({len(rows)} active line(s)); this build has no gai.conf "
+                           "linter", path, ev, data=gdata))
         return out
     problems, notes, table = lint
     gdata["problems"] = problems

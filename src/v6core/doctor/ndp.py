@@ -17,6 +17,8 @@ import contextlib
 import ipaddress
 import re
 import tomllib
+from collections.abc import Callable
+from typing import Any
 
 from v6core.doctor import facts
 from v6core.doctor.context import Context
@@ -52,6 +54,8 @@ def check(ctx: Context) -> list[Finding]:
 
 def _forwarding(ctx: Context) -> list[Finding]:
     out = []
+    default_devs = {r.dev for r in ctx.routes6 if r.dst.prefixlen == 0 and not r.reject
+                    and r.dev != "lo"}
     for name, iface in sorted(ctx.interfaces.items()):
         if name == "lo" or iface.bridge is not None or iface.get("disable_ipv6") == 1:
             continue
@@ -65,7 +69,9 @@ def _forwarding(ctx: Context) -> list[Finding]:
         for a in dyn:
             ev.append(f"address {a.address}/{a.prefixlen} (dynamic, valid_lft {a.valid_lft}s)")
         data = {"interface": name, "forwarding": fwd, "accept_ra": ra}
-        if fwd == 1 and ra == 1:
+        uses_ra = bool(ra_routes or dyn)
+        downstream = (iface.is_bridge or bool(default_devs)) and name not in default_devs
+        if fwd == 1 and ra == 1 and (uses_ra or not downstream):
             out.append(Finding(
                 CHECK, "forwarding-ignores-ra", Status.FAIL,
                 "forwarding is on, so router advertisements are ignored (accept_ra=1 only "
@@ -73,7 +79,18 @@ def _forwarding(ctx: Context) -> list[Finding]:
                 "expire and are not renewed", name, ev,
                 [f"sysctl -w net.ipv6.conf.{name}.accept_ra=2",
                  _persist(f"net.ipv6.conf.{name}.accept_ra", 2),
-                 "systemd-networkd handles RAs itself (IPv6AcceptRA=yes) and needs no sysctl"],
+                 "systemd-networkd handles RAs itself (IPv6AcceptRA=yes) and needs no sysctl",
+                 f"if {name} is configured statically: sysctl -w net.ipv6.conf.{name}.accept_ra=0 "
+                 "says so"],
+                data))
+        elif fwd == 1 and ra == 1:
+            why = ("a bridge that containers route through" if iface.is_bridge else
+                   "the default route leaves through " + ", ".join(sorted(default_devs)))
+            out.append(Finding(
+                CHECK, "forwarding-downstream", Status.INFO,
+                f"forwarding is on and RAs would be ignored here, which is fine for a "
+                f"downstream interface ({why}); nothing here was learnt from an RA", name, ev,
+                [f"if RAs should configure {name}: sysctl -w net.ipv6.conf.{name}.accept_ra=2"],
                 data))
         elif fwd == 1 and ra == 0:
             out.append(Finding(
@@ -230,9 +247,23 @@ def _processes(ctx: Context) -> list[tuple[str, list[str]]]:
     return out
 
 
-def _ndppd_rules(text: str) -> list[tuple[str, ipaddress.IPv6Network]]:
-    """(proxy interface, rule prefix) pairs from ndppd.conf: ``proxy IF { rule PFX { ... } }``
-    (a minimal reading: comments, nesting and the two keywords)."""
+def _ndppd_rules(text: str, path: str = "ndppd.conf") -> list[tuple[str, ipaddress.IPv6Network]]:
+    """(proxy interface, rule prefix) pairs from ndppd.conf: ``proxy IF { rule PFX { ... } }``,
+    read by the responder's ndppd importer when this build has it, else minimally
+    (comments, nesting and the two keywords)."""
+    import_ndppd: Callable[[str, str], tuple[Any, list[str]]] | None
+    try:
+        from v6core.responder.config import import_ndppd
+    except ImportError:
+        import_ndppd = None
+    if import_ndppd is not None:
+        try:
+            cfg, _notes = import_ndppd(text, path)
+        except Exception:  # a file ndppd itself would reject: fall through to the minimal read
+            pass
+        else:
+            return [(i.name, ipaddress.IPv6Network(r.prefix, strict=False))
+                    for i in cfg.interfaces for r in i.rules]
     text = re.sub(r"#[^\n]*", "", text)
     tokens = re.findall(r"[{}]|[^\s{}]+", text)
     out = []
@@ -264,11 +295,12 @@ def _ndppd_rules(text: str) -> list[tuple[str, ipaddress.IPv6Network]]:
 
 
 def _v6core_rules(ctx: Context, path: str, text: str) -> list[tuple[str, ipaddress.IPv6Network]]:
+    loads: Callable[[str, str], Any] | None
     try:  # the responder's own loader, when this build has it
-        from v6core.responder.config import loads  # type: ignore[import-not-found]
+        from v6core.responder.config import loads
     except ImportError:
         loads = None
-    out = []
+    out: list[tuple[str, ipaddress.IPv6Network]] = []
     if loads is not None:
         try:
             cfg = loads(text, path)
@@ -303,21 +335,29 @@ def _responders(ctx: Context) -> list[Finding]:
         notes.append("ndppd runs, but its network namespace cannot be checked without root")
     ndppd_text = ctx.view.read(ctx.options.ndppd_conf)
     if ndppd_text is not None:
-        for dev, pfx in _ndppd_rules(ndppd_text):
+        for dev, pfx in _ndppd_rules(ndppd_text, ctx.options.ndppd_conf):
             covering.append((f"ndppd ({ctx.options.ndppd_conf})", dev, pfx, ndppd_running))
         notes.append(f"{ctx.options.ndppd_conf}: read (proxy/rule blocks), ndppd "
                      f"{'running' if ndppd_running else 'not running'}")
     v6core_running = False
-    for _, argv in procs:
+    for _, raw in procs:
+        argv = []
+        for a in raw:                  # --prefix=X and -pX forms, as argparse takes them
+            if a.startswith("--") and "=" in a:
+                argv += a.split("=", 1)
+            elif len(a) > 2 and a[0] == "-" and a[1] in "ipc" and a[1] != "-":
+                argv += [a[:2], a[2:]]
+            else:
+                argv.append(a)
         if "respond" in argv and any("v6core" in a for a in argv[:3]):
             v6core_running = True
             devs = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a in ("-i", "--interface")]
             pfxs = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a in ("-p", "--prefix")]
             for d in devs:
-                for p in pfxs:
+                for ptext in pfxs:
                     with contextlib.suppress(ValueError):
                         covering.append(("v6core respond (command line)", d,
-                                         ipaddress.IPv6Network(p, strict=False), True))
+                                         ipaddress.IPv6Network(ptext, strict=False), True))
             cfgs = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a in ("-c", "--config")]
             for c in cfgs:
                 text = ctx.view.read(c)
@@ -339,7 +379,8 @@ def _responders(ctx: Context) -> list[Finding]:
     for rng, dev, up, pfx in ranges:
         ev = [f"{rng} is routed to {dev}, inside {pfx} which is on-link on the uplink {up}",
               *notes]
-        data = {"range": str(rng), "interface": dev, "uplink": up, "onlink_prefix": str(pfx)}
+        data: dict[str, Any] = {"range": str(rng), "interface": dev, "uplink": up,
+                                "onlink_prefix": str(pfx)}
         cov = [c for c in covering if c[1] == up and rng.subnet_of(c[2])]
         live = [c for c in cov if c[3]]
         kern = [a for a, d in entries if d == up and ipaddress.IPv6Address(a) in rng]

@@ -1,4 +1,19 @@
-"""Findings and the report: status, evidence and fix for each check; text and JSON."""
+"""Findings and the report: status, evidence and fix for each check; text and JSON.
+
+``--json`` prints one object::
+
+    {"status": "fail",                       # the worst status of any finding
+     "counts": {"skip": 0, "ok": 6, "info": 1, "warn": 0, "fail": 1},
+     "findings": [{"check": "sockets", "id": "ipv4-only-listener", "status": "fail",
+                   "subject": "tcp/80 (nginx)", "summary": "...",
+                   "evidence": ["tcp  0.0.0.0:80  nginx[812]"],
+                   "fix": ["listen on [::]:80 too: ...", "nginx: add `listen [::]:80;` ..."],
+                   "data": {...}}]}          # the same facts, machine-readable, per check
+
+``check`` is one of libc, selection, source, ndp, sockets; ``id`` names the situation
+and is stable.  The exit status is 1 when a finding is ``fail`` (or ``warn`` with
+``--fail-on warn``), else 0.
+"""
 
 from __future__ import annotations
 
@@ -118,7 +133,7 @@ class Report:
                 out.append(f"  {tag} {subject}{f.summary}")
                 if f.status >= Status.INFO or verbose:
                     for line in f.evidence:
-                        out.append(f"         {paint('·', '2')} {line}")
+                        out.append(f"         {paint('-', '2')} {line}")
                 if f.fix:
                     out.append(f"         {paint('fix:', '1')}")
                     for line in f.fix:

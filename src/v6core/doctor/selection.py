@@ -90,7 +90,10 @@ def check(ctx: Context) -> list[Finding]:
     if gai_text is not None:
         from v6core.policy import parse_gai_conf
         glibc_policy = parse_gai_conf(gai_text, path=ctx.options.gai_conf).table
-        notes.append(f"glibc flavour uses {ctx.options.gai_conf}")
+        active = any(ln.strip() and not ln.lstrip().startswith("#")
+                     for ln in gai_text.splitlines())
+        notes.append(f"glibc flavour uses {ctx.options.gai_conf}" if active else
+                     f"{ctx.options.gai_conf} has no active line: glibc's built-in tables")
     src_objs = {dests[k]: _source_obj(ctx, SourceAddress, s) for k, s in sources.items()}
     matrix: dict[str, dict[str, dict[str, Any]]] = {}
     reasons = []
@@ -149,8 +152,14 @@ def check(ctx: Context) -> list[Finding]:
         fix.append("musl: cannot be configured; give the containers a global (non-ULA) IPv6 "
                    "range (e.g. a /112 of the host's /64, answered by `v6core respond`), or "
                    "in Python programs use v6core.getaddrinfo with a gai.conf policy")
-    if not is_ula:
-        fix.append("the IPv6 source is not a ULA: see the rule above and the source check")
+    glibc_cell = matrix["glibc"]["global IPv6 vs global IPv4"]
+    if "glibc" in losers and glibc_cell["rule"] == 6 and glibc_policy is not None:
+        fix.append(f"glibc: {ctx.options.gai_conf} gives IPv4 (::ffff:0:0/96) a higher "
+                   "precedence than global IPv6: remove that precedence line if IPv4 first "
+                   f"is not intended (v6core gai lint {ctx.options.gai_conf})")
+    elif not is_ula:
+        fix.append("the IPv6 source is not a ULA: see the deciding rule above and the "
+                   "source check")
     out.append(Finding(
         CHECK, "prefers-ipv4", Status.FAIL,
         f"{' and '.join(losers)} tr{'y' if len(losers) > 1 else 'ies'} IPv4 before global "

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import socket
+import struct
 import subprocess
 from collections.abc import Mapping, Sequence
 
@@ -194,22 +195,9 @@ class LiveSystem(SystemView):
 
     def v6only_sockets(self) -> dict[int, bool] | None:
         try:
-            from pyroute2 import DiagSocket
-        except ImportError:
+            return inet_diag_v6only()
+        except OSError:                # no NETLINK_SOCK_DIAG here: ask ss instead
             return self._v6only_from_ss()
-        out: dict[int, bool] = {}
-        try:
-            with DiagSocket() as ds:
-                ds.bind()
-                for proto in (socket.IPPROTO_TCP, socket.IPPROTO_UDP):
-                    for msg in ds.get_sock_stats(family=socket.AF_INET6, protocol=proto,
-                                                 states=0xFFF):
-                        v6only = msg.get_attr("INET_DIAG_SKV6ONLY")
-                        if v6only is not None:
-                            out[int(msg["idiag_inode"])] = bool(v6only)
-        except Exception:  # inet_diag missing or refused: say we could not tell
-            return self._v6only_from_ss()
-        return out
 
     def _v6only_from_ss(self) -> dict[int, bool] | None:
         # ss prints a dual-stack wildcard as "*:port" and a V6ONLY one as "[::]:port"
@@ -227,6 +215,56 @@ class LiveSystem(SystemView):
                 elif local.startswith("[::]:"):
                     out[int(ino)] = True
         return out
+
+
+_NETLINK_SOCK_DIAG = 4
+_SOCK_DIAG_BY_FAMILY = 20
+_NLM_F_REQUEST, _NLM_F_DUMP = 0x1, 0x300
+_NLMSG_ERROR, _NLMSG_DONE = 2, 3
+_INET_DIAG_SKV6ONLY = 11
+
+
+def inet_diag_v6only(timeout: float = 2.0) -> dict[int, bool]:
+    """inode -> IPV6_V6ONLY for every AF_INET6 TCP and UDP socket of this network
+    namespace, from a NETLINK_SOCK_DIAG dump (linux/inet_diag.h; the kernel adds the
+    INET_DIAG_SKV6ONLY attribute to every AF_INET6 socket).  No root needed.  Raises
+    OSError when netlink refuses."""
+    out: dict[int, bool] = {}
+    with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, _NETLINK_SOCK_DIAG) as nl:
+        nl.settimeout(timeout)
+        for seq, proto in enumerate((socket.IPPROTO_TCP, socket.IPPROTO_UDP), 1):
+            # struct inet_diag_req_v2: family, protocol, ext, pad, states, 48-byte sockid
+            req = struct.pack("=BBBxI48x", socket.AF_INET6, proto, 0, 0xFFFFFFFF)
+            nl.send(struct.pack("=IHHII", 16 + len(req), _SOCK_DIAG_BY_FAMILY,
+                                _NLM_F_REQUEST | _NLM_F_DUMP, seq, 0) + req)
+            done = False
+            while not done:
+                buf = nl.recv(65536)
+                off = 0
+                while off + 16 <= len(buf):
+                    length, mtype, _flags, mseq, _pid = struct.unpack_from("=IHHII", buf, off)
+                    if length < 16 or off + length > len(buf):
+                        raise OSError("truncated netlink message")
+                    if mtype == _NLMSG_DONE:
+                        done = True
+                        break
+                    if mtype == _NLMSG_ERROR:
+                        err, = struct.unpack_from("=i", buf, off + 16)
+                        raise OSError(-err, "inet_diag dump refused")
+                    if mtype == _SOCK_DIAG_BY_FAMILY and mseq == seq and length >= 16 + 72:
+                        # struct inet_diag_msg: 4 bytes, 48-byte sockid, expires, rqueue,
+                        # wqueue, uid, inode (u32 each), then attributes
+                        inode, = struct.unpack_from("=I", buf, off + 16 + 68)
+                        a = off + 16 + 72
+                        while a + 4 <= off + length:
+                            alen, atype = struct.unpack_from("=HH", buf, a)
+                            if alen < 4:
+                                break
+                            if atype == _INET_DIAG_SKV6ONLY and alen >= 5:
+                                out[inode] = bool(buf[a + 4])
+                            a += (alen + 3) & ~3
+                    off += (length + 3) & ~3
+    return out
 
 
 class FakeSystem(SystemView):

@@ -23,6 +23,19 @@ from v6core.responder._engine cimport (
 )
 
 
+cdef extern from "<poll.h>" nogil:
+    struct pollfd:
+        int fd
+        short events
+        short revents
+    int poll(pollfd *fds, unsigned long nfds, int timeout)
+    enum:
+        POLLIN
+        POLLERR
+        POLLHUP
+        POLLNVAL
+
+
 cdef extern from "<sys/socket.h>" nogil:
     struct msghdr:
         void *msg_name
@@ -99,13 +112,66 @@ cdef class Batcher:
         free(self.riov)
         free(self.tiov)
 
-    @cython.boundscheck(False)
     def run(self, int fd, Engine engine not None, Port port not None, int max_rounds=16):
         """Serve ``fd`` until it has nothing queued or ``max_rounds`` batches are done.
 
         Returns the number of frames received.  Never raises for a frame; socket errors
         other than EAGAIN are counted (``RESP_C_RX_ERR``) and end the run.
         """
+        return self._run(fd, engine, port, max_rounds)
+
+    def serve(self, list fds not None, list engines not None, list ports not None,
+              list extra not None, int timeout_ms, int max_rounds=16):
+        """Poll the packet sockets ``fds`` (served with ``engines[i]``, ``ports[i]``) and the
+        ``extra`` descriptors; serve packets in C until something needs Python.
+
+        Returns ``(what, index)``: ``(0, -1)`` timeout, ``(1, i)`` ``extra[i]`` is
+        readable, ``(2, i)`` packet socket ``fds[i]`` reported an error or hang-up,
+        ``(3, -1)`` poll was interrupted by a signal.  The GIL is released while waiting
+        and while a batch is handled; no Python object is made per frame or per wake-up.
+        """
+        cdef Py_ssize_t n = len(fds), m = len(extra), i
+        if len(engines) != n or len(ports) != n:
+            raise ValueError("fds, engines and ports must have the same length")
+        cdef pollfd *p = <pollfd *>calloc(n + m + 1, sizeof(pollfd))
+        cdef int r
+        cdef Engine eng
+        cdef Port prt
+        if p == NULL:
+            raise MemoryError()
+        try:
+            for i in range(n):
+                p[i].fd = fds[i]
+                p[i].events = POLLIN
+                if not isinstance(engines[i], Engine) or not isinstance(ports[i], Port):
+                    raise TypeError("engines and ports must be Engine and Port objects")
+            for i in range(m):
+                p[n + i].fd = extra[i]
+                p[n + i].events = POLLIN
+            while True:
+                with nogil:
+                    r = poll(p, n + m, timeout_ms)
+                if r < 0:
+                    if errno == EINTR:
+                        return (3, -1)
+                    raise OSError(errno, "poll")
+                if r == 0:
+                    return (0, -1)
+                for i in range(m):
+                    if p[n + i].revents:
+                        return (1, i)
+                for i in range(n):
+                    if p[i].revents & (POLLERR | POLLHUP | POLLNVAL):
+                        return (2, i)
+                    if p[i].revents & POLLIN:
+                        eng = <Engine>engines[i]
+                        prt = <Port>ports[i]
+                        self._run(p[i].fd, eng, prt, max_rounds)
+        finally:
+            free(p)
+
+    @cython.boundscheck(False)
+    cdef Py_ssize_t _run(self, int fd, Engine engine, Port port, int max_rounds):
         cdef int rounds = 0, got, i, v, ntx, sent, r
         cdef Py_ssize_t n, total = 0
         cdef timespec ts

@@ -34,6 +34,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -258,7 +259,7 @@ def load(path: str) -> Config:
     return loads(text, path)
 
 
-def from_args(interfaces: list[str], prefixes: list[str], *, exclude: list[str] = (),
+def from_args(interfaces: list[str], prefixes: list[str], *, exclude: Sequence[str] = (),
               source: str = "target", dad: str = "ignore", unicast: bool = True,
               router: bool = False, override: bool = False, auto: bool = False,
               **daemon: Any) -> Config:

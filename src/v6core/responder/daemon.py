@@ -28,11 +28,11 @@ import ctypes
 import errno
 import logging
 import os
-import select
 import signal
 import socket
 import time
 from collections.abc import Callable
+from typing import Any
 
 from v6core._core.prefix import PrefixTable
 from v6core.errors import ConfigError
@@ -144,6 +144,8 @@ class IfaceState:
         self.ifindex = 0
         self.mac = b""
         self.folded: dict[str, list[int]] = {}   # rule totals of replaced engines
+        self.reopen = False                       # the socket reported an error
+        self.kernel_drops = 0                     # frames the socket queue had no room for
 
     @property
     def up(self) -> bool:
@@ -170,8 +172,14 @@ class IfaceState:
         if mac:
             self.port.set_mac(mac)
 
+    def read_kernel_stats(self) -> None:
+        if self.sock is not None:
+            with contextlib.suppress(OSError):
+                self.kernel_drops += io_linux.packet_drops(self.sock)
+
     def close(self) -> None:
         if self.sock is not None:
+            self.read_kernel_stats()
             self.sock.close()
             self.sock = None
 
@@ -191,7 +199,7 @@ class Daemon:
         self._dirty = True
         self._last_sync = 0.0
         self._need_routes = any(r.auto for i in cfg.interfaces for r in i.rules)
-        self.ipr = None
+        self.ipr: Any = None
         self.nl: socket.socket | None = None
         self.control: socket.socket | None = None
         self.metrics: socket.socket | None = None
@@ -303,8 +311,9 @@ class Daemon:
                 st.mac = mac
                 st.apply_mac()
             st.port.set_linklocal(lladdr.get(ifindex))
-            if st.sock is None or ifindex != st.ifindex:
+            if st.sock is None or ifindex != st.ifindex or st.reopen:
                 st.close()
+                st.reopen = False
                 try:
                     st.sock = io_linux.open_ndp_socket(st.name)
                 except OSError as e:
@@ -351,9 +360,12 @@ class Daemon:
     # -- stats ----------------------------------------------------------------------------
 
     def stats_text(self) -> str:
+        for st in self.ifaces.values():
+            st.read_kernel_stats()
         return render(self.ifaces.values(), self.reloads)
 
     def _serve_control(self) -> None:
+        assert self.control is not None
         while True:
             try:
                 conn, _ = self.control.accept()
@@ -365,6 +377,7 @@ class Daemon:
                     conn.sendall(self.stats_text().encode())
 
     def _serve_metrics(self) -> None:
+        assert self.metrics is not None
         while True:
             try:
                 conn, _ = self.metrics.accept()
@@ -385,6 +398,7 @@ class Daemon:
     # -- main loop ------------------------------------------------------------------------
 
     def _drain_netlink(self) -> None:
+        assert self.nl is not None
         while True:
             try:
                 self.nl.recv(65536)
@@ -425,49 +439,26 @@ class Daemon:
         return 0
 
     def _loop(self) -> None:
-        poller = select.poll()
-        fixed = {self._wake_r.fileno(): "wake", self.nl.fileno(): "nl"}
+        assert self.nl is not None
+        extra = [(self._wake_r.fileno(), "wake"), (self.nl.fileno(), "nl")]
         if self.control is not None:
-            fixed[self.control.fileno()] = "control"
+            extra.append((self.control.fileno(), "control"))
         if self.metrics is not None:
-            fixed[self.metrics.fileno()] = "metrics"
-        for fd in fixed:
-            poller.register(fd, select.POLLIN)
-        registered: dict[int, IfaceState] = {}
+            extra.append((self.metrics.fileno(), "metrics"))
+        extra_fds = [fd for fd, _ in extra]
         batcher = self.batcher
         while not self.stopping:
             if self._hup:
                 self.reload()
             if self._dirty and time.monotonic() - self._last_sync >= 0.05:
                 self.sync()
-            # (re)register the packet sockets that changed
-            want = {st.sock.fileno(): st for st in self.ifaces.values() if st.sock is not None}
-            if want.keys() != registered.keys() or any(registered[f] is not s for f, s in want.items()):
-                for fd in registered:
-                    if fd not in want:
-                        with contextlib.suppress(KeyError):
-                            poller.unregister(fd)
-                for fd in want:
-                    if fd not in registered:
-                        poller.register(fd, select.POLLIN)
-                registered = want
-            timeout = 50 if self._dirty else 1000
-            try:
-                events = poller.poll(timeout)
-            except InterruptedError:
-                continue
-            for fd, ev in events:
-                st = registered.get(fd)
-                if st is not None:
-                    if ev & (select.POLLERR | select.POLLHUP | select.POLLNVAL):
-                        err = st.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) if st.sock else 0
-                        log.info("%s: socket error %s; re-reading the interface", st.name,
-                                 os.strerror(err) if err else ev)
-                        self._dirty = True
-                    if ev & select.POLLIN and st.sock is not None:
-                        batcher.run(fd, st.engine, st.port)
-                    continue
-                kind = fixed.get(fd)
+            active = [st for st in self.ifaces.values() if st.sock is not None]
+            # packets are served inside the compiled loop; it returns only for the rest
+            what, i = batcher.serve([st.sock.fileno() for st in active if st.sock],
+                                    [st.engine for st in active], [st.port for st in active],
+                                    extra_fds, 50 if self._dirty else 1000)
+            if what == 1:
+                kind = extra[i][1]
                 if kind == "wake":
                     with contextlib.suppress(BlockingIOError):
                         self._wake_r.recv(4096)
@@ -477,3 +468,12 @@ class Daemon:
                     self._serve_control()
                 elif kind == "metrics":
                     self._serve_metrics()
+            elif what == 2:
+                st = active[i]
+                assert st.sock is not None
+                err = st.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                log.info("%s: socket error: %s; re-reading the interface", st.name,
+                         os.strerror(err) if err else "hang-up")
+                st.reopen = True
+                self._dirty = True
+                self._last_sync = 0.0

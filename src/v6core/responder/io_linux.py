@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import os
 import socket
 import struct
 
@@ -128,7 +127,7 @@ def _drain(sock: socket.socket) -> None:
 
 
 def open_ndp_socket(ifname: str, *, icmp_type: int = ICMPV6_NS, allmulti: bool = True,
-                    rcvbuf: int = 4 << 20, sndbuf: int = 4 << 20,
+                    rcvbuf: int = 8 << 20, sndbuf: int = 4 << 20,
                     ignore_outgoing: bool = True) -> socket.socket:
     """Open a non-blocking AF_PACKET socket receiving ND frames of ``icmp_type`` on ``ifname``.
 
@@ -179,5 +178,11 @@ def open_tx_socket(ifname: str) -> socket.socket:
     return s
 
 
-def set_nonblocking(fd: int) -> None:
-    os.set_blocking(fd, False)
+PACKET_STATISTICS = 6
+
+
+def packet_drops(sock: socket.socket) -> int:
+    """Frames dropped for want of queue room since the last call (``PACKET_STATISTICS``,
+    which the kernel resets on every read)."""
+    packets, drops = struct.unpack("=II", sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8))
+    return drops

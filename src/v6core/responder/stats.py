@@ -66,6 +66,9 @@ def render(ifaces: Iterable, reloads: int) -> str:
             if c[code]:
                 lines.append(f'v6core_respond_dropped_total{{interface="{_esc(it.name)}",'
                              f'reason="{name}"}} {int(c[code])}')
+        if getattr(it, "kernel_drops", 0):
+            lines.append(f'v6core_respond_dropped_total{{interface="{_esc(it.name)}",'
+                         f'reason="socket_queue_full"}} {it.kernel_drops}')
     lines += ["# HELP v6core_respond_batches_total recvmmsg calls that returned frames.",
               "# TYPE v6core_respond_batches_total counter"]
     for it in rows:
