@@ -231,3 +231,17 @@ def write_na_replies(
     override: bool = True,
     ip6: bool = False,
 ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64], npt.NDArray[np.int64], int]: ...
+def write_na_batch(
+    out: _Buffer,
+    targets: npt.ArrayLike,
+    src_mac: _MacLike,
+    dst_mac: npt.ArrayLike,
+    dsts: npt.ArrayLike,
+    *,
+    srcs: npt.ArrayLike | None = None,
+    flags: int | npt.ArrayLike = 0x20,
+    tlla: bool = True,
+    vlan: int | None = None,
+    out_offsets: npt.NDArray[np.int64] | None = None,
+    out_lengths: npt.NDArray[np.int64] | None = None,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]: ...
