@@ -353,3 +353,27 @@ def test_threads_give_the_same_answer():
         assert np.array_equal(one.order, two.order) and np.array_equal(one.rule, two.rule)
     k1 = bulk.musl_keys(dst, src, flags, offsets=offsets, threads=1)
     assert np.array_equal(k1, bulk.musl_keys(dst, src, flags, offsets=offsets, threads=2))
+
+
+def test_musl_keys_every_first_16_bits():
+    # The fast kernel classifies by the first 16 bits plus fix-ups: sweep all 65536 of them
+    # (and the addresses needing more than 16 bits) against musl_sort_key.
+    rng = np.random.default_rng(5)
+    special = [pack(a) for a in ("::1", "::", "::2", "::ffff:1.2.3.4", "::fffe:1.2.3.4",
+                                 "::1:ffff:1.2.3.4", "2001::1", "2001:0:1::1", "2001:1::",
+                                 "2002::1", "fe80::1", "febf::1", "fec0::1", "ff02::1",
+                                 "ff0f::1", "fc00::1", "fdff::1", "fe00::1")]
+    n = 65536 + len(special)
+    dst = rng.integers(0, 256, (n, 16), dtype=np.uint8)
+    dst[:65536, 0] = np.arange(65536) >> 8
+    dst[:65536, 1] = np.arange(65536) & 0xFF
+    for i, s in enumerate(special):
+        dst[65536 + i] = np.frombuffer(s, np.uint8)
+    src = dst[rng.permutation(n)].copy()
+    src[::7] = dst[::7]
+    flags = (rng.random(n) < 0.8).astype(np.uint8)
+    pos = rng.integers(0, 48, n).astype(np.uint8)
+    keys = bulk.musl_keys(dst, src, flags, pos)
+    for r in range(n):
+        s = bytes(src[r]) if flags[r] else None
+        assert int(keys[r]) == musl_sort_key(bytes(dst[r]), s, int(pos[r])), r

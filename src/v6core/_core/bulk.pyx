@@ -83,7 +83,8 @@ cdef extern from *:
        2.1 without ::/96, fec0::/10 and 3ffe::/16), scopeof() (every IPv4 address global),
        prefixmatch() over all 128 bits, and the DAS_* bit fields.  Written without
        data-dependent branches: rows arrive in random order, and a mispredicted branch
-       costs more than computing both sides. */
+       costs more than computing both sides; a 128 KiB table indexed by the first 16
+       bits replaces most of the comparisons. */
     static inline __attribute__((always_inline))
     uint64_t v6b_be64(const uint8_t *p) {
         uint64_t v; __builtin_memcpy(&v, p, 8);
@@ -92,24 +93,24 @@ cdef extern from *:
     #endif
         return v;
     }
-    static const uint8_t v6b_musl_prec[6] = {40, 50, 35, 30, 5, 3};
-    static const uint8_t v6b_musl_label[6] = {1, 0, 4, 2, 5, 13};
-    static inline __attribute__((always_inline))
-    unsigned v6b_musl_class(uint64_t hi, uint64_t lo) {
-        unsigned z = hi == 0;
-        return (z & (lo == 1)) * 1u + (z & ((lo >> 32) == 0xffffu)) * 2u
-             + ((hi >> 48) == 0x2002u) * 3u + ((hi >> 32) == 0x20010000u) * 4u
-             + ((hi >> 57) == 0x7eu) * 5u;
-    }
-    static inline __attribute__((always_inline))
-    unsigned v6b_musl_scope(uint64_t hi, uint64_t lo) {
-        /* multicast: its scope field; fe80::/10 and ::1: 2; fec0::/10: 5; else 14 */
-        int top10 = (int)(hi >> 54);
-        int site = top10 == 0x3fb;
-        int ll = (top10 == 0x3fa) | ((hi | (lo ^ 1)) == 0);
-        int mc = (hi >> 56) == 0xff;
-        int mcs = (int)((hi >> 48) & 15);
-        return (unsigned)(14 - 9 * site - 12 * ll + mc * (mcs - 14));
+    /* musl's table and scopeof() for an address, by its first 16 bits, when the rest is
+       not special: prec << 8 | label << 4 | scope.  Built once by v6b_init() from
+       musl's rows: 2002::/16 30/2, fc00::/7 3/13, ::/0 40/1; fe80::/10 scope 2,
+       fec0::/10 scope 5, ff00::/8 the multicast scope field, else 14.  The rows that
+       need more than 16 bits (::1/128 50/0 scope 2, ::ffff:0:0/96 35/4, 2001::/32 5/5)
+       are fixed up per address below. */
+    static uint16_t v6b_t16[65536];
+    static void v6b_init(void) {
+        unsigned t, prec, label, scope;
+        for (t = 0; t < 65536; t++) {
+            prec = 40; label = 1; scope = 14;
+            if (t == 0x2002) { prec = 30; label = 2; }
+            if ((t >> 9) == 0x7e) { prec = 3; label = 13; }
+            if ((t >> 6) == 0x3fa) scope = 2;
+            if ((t >> 6) == 0x3fb) scope = 5;
+            if ((t >> 8) == 0xff) scope = t & 15;
+            v6b_t16[t] = (uint16_t)(prec << 8 | label << 4 | scope);
+        }
     }
     static inline __attribute__((always_inline))
     unsigned v6b_common_len(uint64_t x, uint64_t y) {
@@ -123,19 +124,31 @@ cdef extern from *:
             const uint8_t *d, const uint8_t *s, unsigned flags, unsigned pos) {
         uint64_t dh = v6b_be64(d), dl = v6b_be64(d + 8);
         uint64_t sh = v6b_be64(s), sl = v6b_be64(s + 8);
-        unsigned dc = v6b_musl_class(dh, dl), sc = v6b_musl_class(sh, sl);
-        unsigned dscope = v6b_musl_scope(dh, dl), sscope = v6b_musl_scope(sh, sl);
+        unsigned de = v6b_t16[dh >> 48], se = v6b_t16[sh >> 48];
+        /* the fix-ups: ::1, ::ffff:0:0/96 and Teredo (mutually exclusive) */
+        unsigned dz = dh == 0, sz = sh == 0;
+        unsigned dlo1 = dz & (dl == 1), dmap = dz & ((dl >> 32) == 0xffffu);
+        unsigned slo1 = sz & (sl == 1), smap = sz & ((sl >> 32) == 0xffffu);
+        unsigned dter = (dh >> 32) == 0x20010000u, ster = (sh >> 32) == 0x20010000u;
+        unsigned dprec = (de >> 8) + 10 * dlo1 - 5 * dmap - 35 * dter;
+        unsigned dlabel = ((de >> 4) & 15) - dlo1 + 3 * dmap + 4 * dter;
+        unsigned slabel = ((se >> 4) & 15) - slo1 + 3 * smap + 4 * ster;
+        unsigned dscope = (de & 15) - 12 * dlo1, sscope = (se & 15) - 12 * slo1;
         uint32_t usable = (uint32_t)(flags & 1u) << 30;   /* SK_F_USABLE */
         uint32_t src_bits = (uint32_t)(dscope == sscope) << 29
-                          | (uint32_t)(v6b_musl_label[dc] == v6b_musl_label[sc]) << 28
+                          | (uint32_t)(dlabel == slabel) << 28
                           | (uint32_t)v6b_common_len(dh ^ sh, dl ^ sl) << 8;
         src_bits &= -(uint32_t)(usable != 0);
-        return usable | src_bits | (uint32_t)v6b_musl_prec[dc] << 20
+        return usable | src_bits | (uint32_t)dprec << 20
              | (uint32_t)(15 - dscope) << 16 | (uint32_t)(48 - pos);
     }
     """
     uint32_t v6b_musl_key(const uint8_t *d, const uint8_t *s, unsigned flags,
                           unsigned pos) noexcept nogil
+    void v6b_init() noexcept nogil
+
+
+v6b_init()
 
 
 cdef uint32_t bulk_musl_key_fast(const uint8_t *dst, const uint8_t *src, unsigned flags,
@@ -207,7 +220,7 @@ cdef int bulk_order_group(int flavor, const sk_policy_t *pol, bint musl_fast,
     cdef uint64_t kt, top
     cdef int exact = 0, rule
     cdef bint v4seen, v6seen, all_v4 = True
-    cdef uint32_t f, home_mix = 0, encap_or = 0, encap_and = 0xffffffff
+    cdef uint32_t f, home_mix = 0, n_usable = 0, n_encap = 0
     for i in range(n):
         order[i] = <uint32_t>i
         _load_row(&rows[i], dst, src, flags, plen, lo + i, <uint32_t>i)
@@ -227,8 +240,9 @@ cdef int bulk_order_group(int flavor, const sk_policy_t *pol, bint musl_fast,
             if f & SK_F_USABLE:
                 if ((f & SK_F_HOME) != 0) != ((f & SK_F_CAREOF) != 0):
                     home_mix = 1
-                encap_or |= f & SK_F_ENCAP
-                encap_and &= f & SK_F_ENCAP
+                n_usable += 1
+                if f & SK_F_ENCAP:
+                    n_encap += 1
     if n < 2 or (flavor == SK_MUSL and all_v4):
         return 0
     # insertion sort by key, descending; keys are distinct (the position is in them)
@@ -245,7 +259,7 @@ cdef int bulk_order_group(int flavor, const sk_policy_t *pol, bint musl_fast,
             exact |= BULK_EXACT_SIZE
         if flavor == SK_RFC6724 and home_mix:
             exact |= BULK_EXACT_RULE4
-        if flavor == SK_GLIBC and encap_or != encap_and:
+        if flavor == SK_GLIBC and 0 < n_encap < n_usable:
             exact |= BULK_EXACT_RULE7
         # rule 9: a rules 1-8 tie class (contiguous after the sort) holding both families
         i = 0
@@ -921,3 +935,48 @@ def select_sources(dst, host, host_offsets, candidates, cand_flags=None, cand_pl
     step = -(-n // nthreads)
     _pool_map(run, [(a, min(a + step, n)) for a in range(0, n, step)])
     return Sources(src_out, flags_out, plen_out, choice)
+
+
+# ------------------------------------------------------------------ destination classes
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef void _classify_range(const uint8_t *dst, Py_ssize_t r0, Py_ssize_t r1,
+                          uint8_t *out) noexcept nogil:
+    cdef Py_ssize_t r
+    cdef addr128_t a
+    cdef uint8_t c
+    for r in range(r0, r1):
+        a = addr_load(dst + 16 * r)
+        if addr_is_v4mapped(a):
+            c = 5
+        elif (a.hi >> 57) == 0x7e:              # fc00::/7 ULA (RFC 4193)
+            c = 1
+        elif (a.hi >> 48) == 0x2002:            # 6to4 (RFC 3056)
+            c = 2
+        elif (a.hi >> 32) == 0x20010000:        # Teredo (RFC 4380)
+            c = 3
+        elif (a.hi >> 61) == 1:                 # 2000::/3 global unicast
+            c = 0
+        else:
+            c = 4
+        out[r] = c
+
+
+def classify(dst, threads=None):
+    """Destination class of each row (uint8): 0 global unicast (2000::/3), 1 ULA
+    (fc00::/7), 2 6to4 (2002::/16), 3 Teredo (2001::/32), 4 other IPv6, 5 IPv4."""
+    cdef Py_ssize_t n = _nrows(dst)
+    cdef const uint8_t *d = _rows_ptr(dst, "dst", n)
+    out = np.empty(n, dtype=np.uint8)
+    if n == 0:
+        return out
+    cdef uint8_t *o = <uint8_t *>cnp.PyArray_DATA(out)
+
+    def run(Py_ssize_t r0, Py_ssize_t r1):
+        with nogil:
+            _classify_range(d, r0, r1, o)
+    nthreads = _threads(threads, n)
+    step = -(-n // nthreads)
+    _pool_map(run, [(a, min(a + step, n)) for a in range(0, n, step)])
+    return out
