@@ -30,6 +30,7 @@ import logging
 import os
 import signal
 import socket
+import struct
 import time
 from collections.abc import Callable
 from typing import Any
@@ -49,6 +50,8 @@ RTMGRP_LINK = 0x1
 RTMGRP_IPV6_IFADDR = 0x100
 RTMGRP_IPV6_ROUTE = 0x400
 NETLINK_ROUTE = 0
+RTM_NEWROUTE = 24
+RTM_DELROUTE = 25
 CAP_NET_RAW = 13
 
 
@@ -398,16 +401,27 @@ class Daemon:
     # -- main loop ------------------------------------------------------------------------
 
     def _drain_netlink(self) -> None:
+        """Read rtnetlink events; any that matters schedules a re-read of the state."""
         assert self.nl is not None
         while True:
             try:
-                self.nl.recv(65536)
+                buf = self.nl.recv(65536)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as e:   # ENOBUFS: events were lost; a full re-read covers it
                 if e.errno != errno.ENOBUFS:
                     raise
-            self._dirty = True
+                self._dirty = True
+                continue
+            off = 0
+            while off + 16 <= len(buf):
+                length, mtype = struct.unpack_from("=IH", buf, off)
+                if length < 16:
+                    break
+                # route changes matter only to auto rules (a full BGP table churns a lot)
+                if mtype not in (RTM_NEWROUTE, RTM_DELROUTE) or self._need_routes:
+                    self._dirty = True
+                off += (length + 3) & ~3
 
     def run(self, user: str | None = None) -> int:
         self._signals()
