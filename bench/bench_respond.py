@@ -252,7 +252,7 @@ def test_respond_rss_flat_over_10m_solicitations(benchmark, blab):
 
 
 def _write_table():
-    if not RESULTS:
+    if not RESULTS or QUICK:
         return
     lines = ["| responder | rate (NS/s) | offered (NS/s) | NS sent | NAs received | answered | "
              "CPU µs/NA (schedstat) | CPU µs/NA (stat) | of which user | p50 µs | p99 µs | RSS KiB | "

@@ -33,6 +33,7 @@ import socket
 import struct
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from v6core._core.prefix import PrefixTable
@@ -133,13 +134,21 @@ def drop_privileges(user: str) -> None:
 # --- per-interface state -----------------------------------------------------------------
 
 
+def rules_of(cfg: Interface) -> list:
+    """The interface's rules, with its ``mac`` (the advertised target link-layer address)
+    given to every rule that does not name its own; frames still leave from the NIC's MAC."""
+    return [r if r.mac is not None or cfg.mac is None else replace(r, mac=cfg.mac)
+            for r in cfg.rules]
+
+
+
 class IfaceState:
     """One configured interface: its rules, its live Port and (while attached) its socket."""
 
     def __init__(self, cfg: Interface, cfgd: Config) -> None:
         self.name = cfg.name
         self.cfg = cfg
-        self.engine = Engine(cfg.rules)
+        self.engine = Engine(rules_of(cfg))
         self.port = Port(0, b"\0" * 6, rate_limit=cfgd.rate_limit,
                          rate_limit_source=cfgd.rate_limit_source,
                          source_slots=cfgd.source_slots)
@@ -164,16 +173,15 @@ class IfaceState:
         return {k: (v[0], v[1]) for k, v in t.items()}
 
     def swap(self, cfg: Interface) -> None:
-        engine = Engine(cfg.rules)       # compile first: an error leaves the old rules
+        engine = Engine(rules_of(cfg))   # compile first: an error leaves the old rules
         self.folded = {k: list(v) for k, v in self.rule_totals().items()}
         self.engine = engine
         self.cfg = cfg
         self.apply_mac()
 
     def apply_mac(self) -> None:
-        mac = self.cfg.mac or self.mac
-        if mac:
-            self.port.set_mac(mac)
+        if self.mac:
+            self.port.set_mac(self.mac)
 
     def read_kernel_stats(self) -> None:
         if self.sock is not None:
@@ -339,7 +347,7 @@ class Daemon:
             pending = {}
             for icfg in new.interfaces:
                 st = self.ifaces.get(icfg.name)
-                pending[icfg.name] = Engine(icfg.rules) if st is not None else None
+                pending[icfg.name] = Engine(rules_of(icfg)) if st is not None else None
         except (ConfigError, OSError, ValueError) as e:
             log.error("SIGHUP: keeping the old rules: %s", e)
             sd_notify("READY=1")
