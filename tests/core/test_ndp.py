@@ -560,3 +560,30 @@ def test_na_replies_batch_equals_single():
     assert count == 1 and ol[2] > 0 and ol[0] == 0
     with pytest.raises(ValueError, match="too small"):
         ndp.write_na_replies(buf, offs, lens, mine, bytearray(100))
+
+
+def test_write_na_batch_scapy():
+    n = 5
+    targets = np.frombuffer(b"".join(ipaddress.IPv6Address(f"2001:db8::{i + 1:x}").packed
+                                     for i in range(n)), np.uint8).reshape(n, 16)
+    dsts = np.frombuffer(ipaddress.IPv6Address("ff02::1").packed, np.uint8)
+    flags = np.array([0x20, 0xA0, 0x00, 0x80, 0x20], np.uint8)
+    out = bytearray(86 * n)
+    oo, ol = ndp.write_na_batch(out, targets, MAC_B, np.frombuffer(_mac("33:33:00:00:00:01"),
+                                                                    np.uint8), dsts, flags=flags)
+    assert list(ol) == [86] * n and list(oo) == [86 * i for i in range(n)]
+    for i in range(n):
+        frame = bytes(out[oo[i]:oo[i] + ol[i]])
+        p = Ether(frame)
+        na = p[ICMPv6ND_NA]
+        assert p[IPv6].src == na.tgt == f"2001:db8::{i + 1:x}" and p[IPv6].dst == "ff02::1"
+        assert flags[i] == (na.R << 7 | na.S << 6 | na.O << 5)
+        assert p[ICMPv6NDOptDstLLAddr].lladdr == MAC_B and p.dst == "33:33:00:00:00:01"
+        assert _scapy_checksum_ok(frame, ICMPv6ND_NA)
+        assert frame == ndp.build_na(src=bytes(targets[i]), dst="ff02::1", target=bytes(targets[i]),
+                                     src_mac=MAC_B, router=bool(flags[i] & 0x80),
+                                     override=bool(flags[i] & 0x20), tlla=MAC_B)
+    with pytest.raises(ValueError, match="too small"):
+        ndp.write_na_batch(bytearray(86 * n - 1), targets, MAC_B, _mac(MAC_A), dsts)
+    with pytest.raises(ValueError, match="shape"):
+        ndp.write_na_batch(out, targets, MAC_B, _mac(MAC_A), dsts[:8])

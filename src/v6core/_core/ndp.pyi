@@ -6,13 +6,14 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
+from typing_extensions import disjoint_base
 
 from v6core.errors import DropReason
 
-Buffer = bytes | bytearray | memoryview | npt.NDArray[np.uint8] | Any
-AddressLike = str | bytes | bytearray | memoryview | ipaddress.IPv6Address | ipaddress.IPv4Address
-MacLike = str | bytes | bytearray | memoryview
-IntArray = npt.ArrayLike
+_Buffer = bytes | bytearray | memoryview | npt.NDArray[np.uint8] | Any
+_AddressLike = str | bytes | bytearray | memoryview | ipaddress.IPv6Address | ipaddress.IPv4Address
+_MacLike = str | bytes | bytearray | memoryview
+_IntArray = npt.ArrayLike
 
 PKT_DTYPE: np.dtype[Any]
 
@@ -27,6 +28,7 @@ class Option(NamedTuple):
     type: int
     data: memoryview
 
+@disjoint_base
 class NDPFrame:
     @property
     def buffer(self) -> memoryview: ...
@@ -109,55 +111,55 @@ class NDPFrame:
     @property
     def retrans_timer(self) -> int | None: ...
 
-def parse(frame: Buffer, *, ip6: bool = False, verify_checksum: bool = True) -> NDPFrame: ...
-def inspect(frame: Buffer, *, ip6: bool = False, verify_checksum: bool = True) -> NDPFrame: ...
-def validate(frame: Buffer, *, ip6: bool = False, verify_checksum: bool = True) -> DropReason: ...
+def parse(frame: _Buffer, *, ip6: bool = False, verify_checksum: bool = True) -> NDPFrame: ...
+def inspect(frame: _Buffer, *, ip6: bool = False, verify_checksum: bool = True) -> NDPFrame: ...
+def validate(frame: _Buffer, *, ip6: bool = False, verify_checksum: bool = True) -> DropReason: ...
 def write_na(
-    out: Buffer,
+    out: _Buffer,
     *,
-    src: AddressLike,
-    dst: AddressLike,
-    target: AddressLike,
-    src_mac: MacLike,
-    dst_mac: MacLike | None = None,
+    src: _AddressLike,
+    dst: _AddressLike,
+    target: _AddressLike,
+    src_mac: _MacLike,
+    dst_mac: _MacLike | None = None,
     router: bool = False,
     solicited: bool = False,
     override: bool = True,
-    tlla: MacLike | None = None,
+    tlla: _MacLike | None = None,
     vlan: int | None = None,
 ) -> int: ...
 def build_na(**kw: Any) -> bytes: ...
 def write_ns(
-    out: Buffer,
+    out: _Buffer,
     *,
-    src: AddressLike,
-    target: AddressLike,
-    src_mac: MacLike,
-    dst: AddressLike | None = None,
-    dst_mac: MacLike | None = None,
-    slla: MacLike | None = None,
-    nonce: Buffer | None = None,
+    src: _AddressLike,
+    target: _AddressLike,
+    src_mac: _MacLike,
+    dst: _AddressLike | None = None,
+    dst_mac: _MacLike | None = None,
+    slla: _MacLike | None = None,
+    nonce: _Buffer | None = None,
     vlan: int | None = None,
 ) -> int: ...
 def build_ns(**kw: Any) -> bytes: ...
 def write_rs(
-    out: Buffer,
+    out: _Buffer,
     *,
-    src: AddressLike,
-    src_mac: MacLike,
-    dst: AddressLike = ...,
-    dst_mac: MacLike | None = None,
-    slla: MacLike | None = None,
+    src: _AddressLike,
+    src_mac: _MacLike,
+    dst: _AddressLike = ...,
+    dst_mac: _MacLike | None = None,
+    slla: _MacLike | None = None,
     vlan: int | None = None,
 ) -> int: ...
 def build_rs(**kw: Any) -> bytes: ...
 def write_ra(
-    out: Buffer,
+    out: _Buffer,
     *,
-    src: AddressLike,
-    src_mac: MacLike,
-    dst: AddressLike = ...,
-    dst_mac: MacLike | None = None,
+    src: _AddressLike,
+    src_mac: _MacLike,
+    dst: _AddressLike = ...,
+    dst_mac: _MacLike | None = None,
     cur_hop_limit: int = 64,
     managed: bool = False,
     other: bool = False,
@@ -165,62 +167,62 @@ def write_ra(
     router_lifetime: int = 1800,
     reachable_time: int = 0,
     retrans_timer: int = 0,
-    slla: MacLike | None = None,
+    slla: _MacLike | None = None,
     mtu: int | None = None,
-    prefixes: Sequence[tuple[AddressLike, int, int, int, int]] = (),
+    prefixes: Sequence[tuple[_AddressLike, int, int, int, int]] = (),
     vlan: int | None = None,
 ) -> int: ...
 def build_ra(**kw: Any) -> bytes: ...
 def write_icmp6(
-    out: Buffer,
-    msg: Buffer,
+    out: _Buffer,
+    msg: _Buffer,
     *,
-    src: AddressLike,
-    dst: AddressLike,
-    src_mac: MacLike,
-    dst_mac: MacLike | None = None,
+    src: _AddressLike,
+    dst: _AddressLike,
+    src_mac: _MacLike,
+    dst_mac: _MacLike | None = None,
     hop_limit: int = 255,
     vlan: int | None = None,
 ) -> int: ...
-def build_icmp6(msg: Buffer, **kw: Any) -> bytes: ...
+def build_icmp6(msg: _Buffer, **kw: Any) -> bytes: ...
 def write_na_reply(
-    out: Buffer,
-    frame: Buffer,
-    mac: MacLike,
+    out: _Buffer,
+    frame: _Buffer,
+    mac: _MacLike,
     *,
-    src: AddressLike | None = None,
+    src: _AddressLike | None = None,
     router: bool = False,
     override: bool = True,
     ip6: bool = False,
 ) -> int: ...
-def build_na_reply(frame: Buffer, mac: MacLike, **kw: Any) -> bytes: ...
-def solicited_node(address: AddressLike) -> bytes: ...
-def multicast_mac(address: AddressLike) -> bytes: ...
-def icmp6_checksum(src: AddressLike, dst: AddressLike, msg: Buffer) -> int: ...
+def build_na_reply(frame: _Buffer, mac: _MacLike, **kw: Any) -> bytes: ...
+def solicited_node(address: _AddressLike) -> bytes: ...
+def multicast_mac(address: _AddressLike) -> bytes: ...
+def icmp6_checksum(src: _AddressLike, dst: _AddressLike, msg: _Buffer) -> int: ...
 def validate_batch(
-    frames: Buffer,
-    offsets: IntArray,
-    lengths: IntArray,
+    frames: _Buffer,
+    offsets: _IntArray,
+    lengths: _IntArray,
     out: npt.NDArray[np.uint8] | None = None,
     *,
     ip6: bool = False,
     verify_checksum: bool = True,
 ) -> npt.NDArray[np.uint8]: ...
 def parse_batch(
-    frames: Buffer,
-    offsets: IntArray,
-    lengths: IntArray,
+    frames: _Buffer,
+    offsets: _IntArray,
+    lengths: _IntArray,
     *,
     ip6: bool = False,
     verify_checksum: bool = True,
 ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[Any]]: ...
 def addresses(field: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint8]: ...
 def write_na_replies(
-    frames: Buffer,
-    offsets: IntArray,
-    lengths: IntArray,
-    mac: MacLike,
-    out: Buffer,
+    frames: _Buffer,
+    offsets: _IntArray,
+    lengths: _IntArray,
+    mac: _MacLike,
+    out: _Buffer,
     out_offsets: npt.NDArray[np.int64] | None = None,
     out_lengths: npt.NDArray[np.int64] | None = None,
     *,
@@ -229,3 +231,17 @@ def write_na_replies(
     override: bool = True,
     ip6: bool = False,
 ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64], npt.NDArray[np.int64], int]: ...
+def write_na_batch(
+    out: _Buffer,
+    targets: npt.ArrayLike,
+    src_mac: _MacLike,
+    dst_mac: npt.ArrayLike,
+    dsts: npt.ArrayLike,
+    *,
+    srcs: npt.ArrayLike | None = None,
+    flags: int | npt.ArrayLike = 0x20,
+    tlla: bool = True,
+    vlan: int | None = None,
+    out_offsets: npt.NDArray[np.int64] | None = None,
+    out_lengths: npt.NDArray[np.int64] | None = None,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]: ...

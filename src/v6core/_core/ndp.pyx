@@ -1526,3 +1526,99 @@ def write_na_replies(frames, offsets, lengths, mac, out, out_offsets=None,
         raise ValueError(f"out buffer of {cap} bytes is too small for the replies "
                          f"(full after {count})")
     return reasons, out_offsets, out_lengths, count
+
+
+cdef inline const uint8_t *_rows(object arr, Py_ssize_t n, Py_ssize_t width, str name,
+                                 Py_ssize_t *stride, list keep) except? NULL:
+    """(n, width) or (width,) uint8 rows; stride 0 broadcasts one row to every frame."""
+    cdef addr128_t a128
+    cdef bytearray b
+    if isinstance(arr, str) or (width == 16 and not hasattr(arr, "__len__")):
+        b = bytearray(width)
+        if width == 6:
+            _mac_from(arr, <uint8_t *><char *>b)
+        else:                                   # an address as text or ipaddress
+            addr_from_object(arr, &a128)
+            addr_store(<uint8_t *><char *>b, a128)
+        arr = b
+    if isinstance(arr, (bytes, bytearray, memoryview)):
+        arr = np.frombuffer(arr, dtype=np.uint8)
+    a = np.ascontiguousarray(arr, dtype=np.uint8)
+    if a.ndim == 1 and a.shape[0] == width:
+        stride[0] = 0
+    elif a.ndim == 2 and a.shape[0] == n and a.shape[1] == width:
+        stride[0] = width
+    else:
+        raise ValueError(f"{name} must have shape ({n}, {width}) or ({width},), got {a.shape}")
+    keep.append(a)
+    return <const uint8_t *>cnp.PyArray_DATA(a)
+
+
+def write_na_batch(out, targets, src_mac, dst_mac, dsts, *, srcs=None, flags=NDP_NA_OVERRIDE,
+                   bint tlla=True, vlan=None, out_offsets=None, out_lengths=None):
+    """Build N Neighbor Advertisements (RFC 4861 section 4.4) into one output buffer.
+
+    Parameters
+    ----------
+    out : writable bytes-like
+        Receives the frames back to back (86 bytes each untagged with a TLLAO).
+    targets : uint8 array, shape (N, 16)
+        Target addresses, network byte order.
+    src_mac : MAC, 6 bytes
+        Ethernet source, and the TLLAO when ``tlla``.
+    dst_mac : uint8 array, shape (N, 6), or one MAC (6 bytes or text) for every frame
+        Ethernet destinations.
+    dsts : uint8 array, shape (N, 16), or one address (16 bytes, text) for every frame
+        IPv6 destinations.
+    srcs : uint8 array, shape (N, 16) or (16,), optional
+        IPv6 sources; default: each frame's target (the NA is sent from the target).
+    flags : int or uint8 array of shape (N,)
+        R|S|O bits (0x80|0x40|0x20) per frame or for all.
+    vlan : int or None
+        802.1Q TCI for every frame; None for untagged.
+
+    Returns
+    -------
+    out_offsets, out_lengths : numpy.ndarray of int64, shape (N,)
+    """
+    cdef Py_ssize_t n, i, pos = 0, rc, st_t, st_s, st_d, st_m, cap
+    cdef uint8_t smac[6]
+    cdef list keep = []
+    _mac_from(src_mac, smac)
+    tg = np.ascontiguousarray(targets, dtype=np.uint8)
+    if tg.ndim != 2 or tg.shape[1] != 16:
+        raise ValueError(f"targets must have shape (N, 16), got {tg.shape}")
+    n = tg.shape[0]
+    cdef const uint8_t *pt = _rows(tg, n, 16, "targets", &st_t, keep)
+    cdef const uint8_t *ps = _rows(tg if srcs is None else srcs, n, 16, "srcs", &st_s, keep)
+    cdef const uint8_t *pd = _rows(dsts, n, 16, "dsts", &st_d, keep)
+    cdef const uint8_t *pm = _rows(dst_mac, n, 6, "dst_mac", &st_m, keep)
+    fl = np.ascontiguousarray(np.broadcast_to(np.asarray(flags, dtype=np.uint8), (n,)))
+    cdef const uint8_t[::1] fv = fl
+    cdef int vt = _vlan_from(vlan)
+    if out_offsets is None:
+        out_offsets = np.empty(n, dtype=np.int64)
+    if out_lengths is None:
+        out_lengths = np.empty(n, dtype=np.int64)
+    cdef int64_t[::1] oo = out_offsets
+    cdef int64_t[::1] ol = out_lengths
+    if oo.shape[0] != n or ol.shape[0] != n:
+        raise ValueError("out_offsets and out_lengths must have one entry per frame")
+    if n == 0:
+        return out_offsets, out_lengths
+    cdef uint8_t[::1] ov = _out_view(out)
+    cdef uint8_t *buf = &ov[0]
+    cap = ov.shape[0]
+    with nogil:
+        for i in range(n):
+            rc = ndp_build_na(buf + pos, cap - pos, pm + i * st_m, smac, vt,
+                              addr_load(ps + i * st_s), addr_load(pd + i * st_d),
+                              addr_load(pt + i * st_t), fv[i], smac if tlla else NULL)
+            if rc < 0:
+                break
+            oo[i] = pos
+            ol[i] = rc
+            pos += rc
+    if rc < 0:
+        raise ValueError(f"out buffer of {cap} bytes is too small for {n} NAs (full at {i})")
+    return out_offsets, out_lengths
