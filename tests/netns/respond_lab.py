@@ -103,8 +103,8 @@ class Lab:
     # -- the responder --------------------------------------------------------------------
 
     def start(self, *args: str, config: str | None = None, ready: bool = True,
-              extra_env: dict | None = None) -> subprocess.Popen:
-        cmd = [sys.executable, "-m", "v6core", "respond", "--control", self.control]
+              extra_env: dict | None = None, wrapper: tuple[str, ...] = ()) -> subprocess.Popen:
+        cmd = [*wrapper, sys.executable, "-m", "v6core", "respond", "--control", self.control]
         if config is not None:
             path = self.tmp / "respond.toml"
             path.write_text(config)

@@ -333,3 +333,12 @@ def test_auto_rule_follows_kernel_routes(lab, rport):
     lab.host.ip("-6", "route", "del", f"{other}/128", "dev", "ctr0")
     wait_until(lambda: rport.ask(ns_frame(lab, other), other, timeout=0.2) == [], 5,
                what="the removed route to be forgotten")
+
+
+def test_configured_mac_is_advertised_frames_leave_from_the_nic(lab, rport):
+    lab.start(config=CONFIG.format(extra="").replace(
+        'name = "uplink"', 'name = "uplink"\nmac = "02:00:5e:00:53:77"'))
+    from scapy.layers.inet6 import ICMPv6NDOptDstLLAddr, IPv6
+    (na,) = rport.ask(ns_frame(lab, CTR), CTR)
+    assert na[ICMPv6NDOptDstLLAddr].lladdr == "02:00:5e:00:53:77"
+    assert na.src == lab.host_mac and na[IPv6].src == CTR

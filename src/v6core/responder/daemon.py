@@ -30,8 +30,10 @@ import logging
 import os
 import signal
 import socket
+import struct
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from v6core._core.prefix import PrefixTable
@@ -49,6 +51,8 @@ RTMGRP_LINK = 0x1
 RTMGRP_IPV6_IFADDR = 0x100
 RTMGRP_IPV6_ROUTE = 0x400
 NETLINK_ROUTE = 0
+RTM_NEWROUTE = 24
+RTM_DELROUTE = 25
 CAP_NET_RAW = 13
 
 
@@ -130,13 +134,21 @@ def drop_privileges(user: str) -> None:
 # --- per-interface state -----------------------------------------------------------------
 
 
+def rules_of(cfg: Interface) -> list:
+    """The interface's rules, with its ``mac`` (the advertised target link-layer address)
+    given to every rule that does not name its own; frames still leave from the NIC's MAC."""
+    return [r if r.mac is not None or cfg.mac is None else replace(r, mac=cfg.mac)
+            for r in cfg.rules]
+
+
+
 class IfaceState:
     """One configured interface: its rules, its live Port and (while attached) its socket."""
 
     def __init__(self, cfg: Interface, cfgd: Config) -> None:
         self.name = cfg.name
         self.cfg = cfg
-        self.engine = Engine(cfg.rules)
+        self.engine = Engine(rules_of(cfg))
         self.port = Port(0, b"\0" * 6, rate_limit=cfgd.rate_limit,
                          rate_limit_source=cfgd.rate_limit_source,
                          source_slots=cfgd.source_slots)
@@ -161,16 +173,15 @@ class IfaceState:
         return {k: (v[0], v[1]) for k, v in t.items()}
 
     def swap(self, cfg: Interface) -> None:
-        engine = Engine(cfg.rules)       # compile first: an error leaves the old rules
+        engine = Engine(rules_of(cfg))   # compile first: an error leaves the old rules
         self.folded = {k: list(v) for k, v in self.rule_totals().items()}
         self.engine = engine
         self.cfg = cfg
         self.apply_mac()
 
     def apply_mac(self) -> None:
-        mac = self.cfg.mac or self.mac
-        if mac:
-            self.port.set_mac(mac)
+        if self.mac:
+            self.port.set_mac(self.mac)
 
     def read_kernel_stats(self) -> None:
         if self.sock is not None:
@@ -336,7 +347,7 @@ class Daemon:
             pending = {}
             for icfg in new.interfaces:
                 st = self.ifaces.get(icfg.name)
-                pending[icfg.name] = Engine(icfg.rules) if st is not None else None
+                pending[icfg.name] = Engine(rules_of(icfg)) if st is not None else None
         except (ConfigError, OSError, ValueError) as e:
             log.error("SIGHUP: keeping the old rules: %s", e)
             sd_notify("READY=1")
@@ -398,16 +409,27 @@ class Daemon:
     # -- main loop ------------------------------------------------------------------------
 
     def _drain_netlink(self) -> None:
+        """Read rtnetlink events; any that matters schedules a re-read of the state."""
         assert self.nl is not None
         while True:
             try:
-                self.nl.recv(65536)
+                buf = self.nl.recv(65536)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as e:   # ENOBUFS: events were lost; a full re-read covers it
                 if e.errno != errno.ENOBUFS:
                     raise
-            self._dirty = True
+                self._dirty = True
+                continue
+            off = 0
+            while off + 16 <= len(buf):
+                length, mtype = struct.unpack_from("=IH", buf, off)
+                if length < 16:
+                    break
+                # route changes matter only to auto rules (a full BGP table churns a lot)
+                if mtype not in (RTM_NEWROUTE, RTM_DELROUTE) or self._need_routes:
+                    self._dirty = True
+                off += (length + 3) & ~3
 
     def run(self, user: str | None = None) -> int:
         self._signals()
