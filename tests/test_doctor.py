@@ -13,10 +13,11 @@ import sys
 
 import pytest
 
+from tests.support import subprocess_env
 from v6core.doctor import Options, Status, facts, run
 from v6core.doctor.system import FakeSystem, LiveSystem
 
-ENV = {**os.environ, "PYTHONPATH": os.path.join(os.path.dirname(__file__), "..", "src")}
+ENV = subprocess_env()
 
 
 # ---------------------------------------------------------------- fabricated hosts

@@ -9,7 +9,6 @@ IPv6, ``ip route get``, the real glibc and musl getaddrinfo) it is asked too.
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import shutil
 import subprocess
@@ -17,11 +16,12 @@ import sys
 import time
 
 import pytest
+from tests.support import subprocess_env
 
 pytestmark = pytest.mark.netns
 
-SRC = os.path.join(os.path.dirname(__file__), "..", "..", "src")
-ENV = {**os.environ, "PYTHONPATH": os.path.abspath(SRC)}
+
+ENV = subprocess_env()
 
 
 def doctor(ns, *args: str) -> dict:
