@@ -15,15 +15,13 @@ import socket
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
 import v6core
+from tests.support import V6CORE_PATH as SRC
 from v6core import PolicyTable
 from v6core.resolve import getaddrinfo, kernel_sources, system_policy
-
-SRC = Path(__file__).resolve().parent.parent / "src"
 
 SETUP = """
 sysctl -qw net.ipv6.conf.all.accept_dad=0

@@ -17,13 +17,12 @@ from collections import Counter
 import numpy as np
 import pytest
 
+from tests.support import V6CORE_PATH as SRC
 from v6core import SourceAddress, explain, select_source, sort_destinations
 from v6core import simulate as sim
 from v6core._core import bulk
 from v6core._core.addr import to_text_many
 from v6core.cli import main
-
-SRC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
 
 
 def _cls(text: str) -> str:

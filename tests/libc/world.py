@@ -18,8 +18,10 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.support import PYTHON
+from tests.support import V6CORE_PATH as SRC
+
 HERE = Path(__file__).resolve().parent
-SRC = HERE.parent.parent / "src"
 
 
 @dataclass
@@ -122,7 +124,7 @@ def run_world(world: World, probes: dict[str, Path], tmp: Path,
     for fname in files:
         lines.append(f"cat {q(str(tmp / fname))} > /etc/{fname}")
     lines += world.setup_commands()
-    lines.append(f"exec {q(os.environ.get('V6CORE_PYTHON', 'python3'))} "
+    lines.append(f"exec {q(os.environ.get('V6CORE_PYTHON', PYTHON))} "
                  f"{q(str(HERE / 'inner.py'))} {q(str(tmp / 'spec.json'))}")
     (tmp / "world.sh").write_text("\n".join(lines) + "\n")
     env = dict(os.environ, PYTHONPATH=str(SRC))

@@ -1,0 +1,314 @@
+# cython: language_level=3
+"""Neighbor Discovery frame codec: the C contract (cimport this; behaviour is in ndp.pyx).
+
+Conventions for everything below
+---------------------------------
+* A *frame* is an Ethernet II frame: dst MAC (6), src MAC (6), EtherType (2), optionally
+  one IEEE 802.1Q tag (TPID 0x8100 + TCI, 4 bytes, before the EtherType 0x86dd), then the
+  IPv6 header (RFC 8200), extension headers, the ICMPv6 message (RFC 4443, RFC 4861).
+  With ``NDP_PARSE_IP6`` the buffer starts at the IPv6 header instead (no link layer).
+* Every ``*_off`` field of ``ndp_pkt_t`` is a byte offset from the first byte of the buffer
+  passed to ``ndp_parse`` (the frame start), never from the IPv6 or ICMP header.  0 means
+  "absent" for option offsets (no option can start at byte 0).
+* Multi-byte integers in the struct (``vlan_tci``, ``icmp_len``...) are host order values
+  decoded from the big-endian wire.  Addresses are ``addr128_t`` (types.pxd: ``hi`` = bytes
+  0-7, ``lo`` = bytes 8-15, each a host-order integer of the big-endian bytes).  MAC
+  addresses are passed as pointers to 6 bytes in wire order.
+* The parser reads only ``frame[0 .. len)``; it never writes to the frame and never
+  allocates.  Bytes after the IPv6 payload (Ethernet padding up to 60 bytes) are ignored:
+  the ICMPv6 length comes from the IPv6 Payload Length minus the extension headers.
+
+What ndp_parse checks, in this order (the first failure is returned)
+----------------------------------------------------------------------
+Link layer: 14 bytes present (ETH_TRUNC); EtherType 0x86dd, or 0x8100 + 4-byte tag followed
+by 0x86dd (ETHERTYPE); a second tag 0x8100/0x88a8 (QinQ) is refused (VLAN_STACK).
+IPv6: 40 bytes present (IP6_TRUNC); version 6 (IP6_VERSION); 40 + Payload Length fits in
+the buffer (IP6_PLEN); source not multicast (SRC_MULTICAST, RFC 4291 section 2.7).
+Extension headers (RFC 8200 section 4): hop-by-hop (0, only directly after the IPv6 header,
+else EXT_HBH_POS), destination options (60) and routing (43) are skipped by their Hdr Ext
+Len ((n + 1) * 8 bytes; each must lie inside the payload, else EXT_TRUNC); at most
+``NDP_MAX_EXT`` of them (EXT_LIMIT).  A fragment header (44) is FRAGMENT: ND messages are
+never fragmented (RFC 6980 section 5).  Any other next header (ESP, AH, no-next-header,
+TCP, ...) that is not ICMPv6 (58) is NOT_ICMPV6.
+ICMPv6: 4 bytes of header present (ICMP_TRUNC); type 133..137 (NOT_ND).  Then, per
+RFC 4861 sections 6.1.1 (RS), 6.1.2 (RA), 7.1.1 (NS), 7.1.2 (NA), 8.1 (Redirect):
+  IPv6 Hop Limit 255 (HOP_LIMIT); ICMP Code 0 (CODE); ICMP length >= the fixed part:
+  RS 8, RA 16, NS 24, NA 24, Redirect 40 (ICMP_LEN); the checksum over the IPv6
+  pseudo-header (RFC 8200 section 8.1, Next Header 58, upper-layer length = ICMP length)
+  and the whole message is right (CHECKSUM; skipped with NDP_PARSE_NO_CKSUM); options
+  (RFC 4861 section 4.6): each has a length > 0 (OPT_LEN_ZERO) and ends inside the
+  message (OPT_TRUNC); a source/target link-layer address option is exactly 8 bytes,
+  i.e. a 6-byte Ethernet address (OPT_LLAO_LEN, RFC 2464 section 6, as Linux does);
+  prefix information is 32 bytes and MTU 8 bytes (OPT_SIZE, RFC 4861 sections 4.6.2, 4.6.4).
+  Then the message rules:
+  NS/NA/Redirect target not multicast (TARGET_MULTICAST);
+  NS from :: needs a solicited-node multicast destination ff02::1:ffXX:XXXX (UNSPEC_DST)
+  and no source link-layer option (UNSPEC_SLLAO); RS from :: with an SLLAO is UNSPEC_SLLAO;
+  NA to a multicast destination must have S = 0 (NA_SOLICITED_MCAST);
+  RA and Redirect come from a link-local source fe80::/10 (SRC_NOT_LINKLOCAL);
+  Redirect destination not multicast (REDIRECT_DST_MULTICAST) and its target is
+  link-local or equal to its destination (REDIRECT_TARGET).
+Not checked (state the caller owns): whether the target is ours, the Redirect's current
+first-hop router, whether the NS destination is the target's solicited-node address or
+the target itself (it may legitimately be either, or any unicast address for NUD).
+
+Options: the first SLLAO, TLLAO, prefix information, MTU, nonce (RFC 3971 section 5.3.2)
+and redirected header options are located (a later duplicate is counted in ``n_opts`` but
+not recorded, as Linux keeps the first); every other option (RDNSS, route information, ...)
+is only counted and is reached by walking ``opt_off .. end`` in (type, len * 8) steps.
+
+Builders
+--------
+Each writes a whole frame (Ethernet, optional 802.1Q tag, IPv6 with Hop Limit 255 per
+RFC 4861, ICMPv6 with the checksum computed) at ``buf[0 ..)`` and returns its length in
+bytes, or a negative ``NDP_E*`` code without a partial guarantee on ``buf`` content.
+``vlan_tci < 0`` means untagged; 0..0xffff is written as the 802.1Q TCI (PCP, DEI, VID).
+``dst_mac == NULL`` derives the destination MAC from a multicast IPv6 destination
+(33:33 + its last 32 bits, RFC 2464 section 7); with a unicast destination that is
+NDP_EARG.  Option pointers may be NULL (option omitted).  Frames shorter than 60 bytes are
+not padded (the NIC pads); the returned length is the real frame length.
+"""
+
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, int32_t, int64_t, uint64_t
+from v6core._core.types cimport addr128_t
+
+
+# ---------------------------------------------------------------------------------------
+# Drop reasons (mirrored by v6core.errors.DropReason; values are stable, only appended).
+cdef enum ndp_reason_t:
+    NDP_OK = 0
+    NDP_DROP_ETH_TRUNC = 1              # fewer than 14 (18 with a tag) bytes
+    NDP_DROP_ETHERTYPE = 2              # not IPv6 (0x86dd), tagged or not
+    NDP_DROP_VLAN_STACK = 3             # more than one 802.1Q/802.1ad tag
+    NDP_DROP_IP6_TRUNC = 4              # fewer than 40 bytes of IPv6 header
+    NDP_DROP_IP6_VERSION = 5            # IP version field is not 6
+    NDP_DROP_IP6_PLEN = 6               # Payload Length runs past the end of the buffer
+    NDP_DROP_SRC_MULTICAST = 7          # IPv6 source is multicast (RFC 4291 s2.7)
+    NDP_DROP_EXT_TRUNC = 8              # an extension header runs past the payload
+    NDP_DROP_EXT_HBH_POS = 9            # hop-by-hop header not first (RFC 8200 s4.1)
+    NDP_DROP_EXT_LIMIT = 10             # more than NDP_MAX_EXT extension headers
+    NDP_DROP_FRAGMENT = 11              # fragment header (RFC 6980 s5)
+    NDP_DROP_NOT_ICMPV6 = 12            # upper layer is not ICMPv6 (58)
+    NDP_DROP_ICMP_TRUNC = 13            # fewer than 4 bytes of ICMPv6 header
+    NDP_DROP_NOT_ND = 14                # ICMPv6 type not 133..137
+    NDP_DROP_HOP_LIMIT = 15             # IPv6 Hop Limit != 255 (RFC 4861 s6.1, s7.1)
+    NDP_DROP_CODE = 16                  # ICMP Code != 0
+    NDP_DROP_ICMP_LEN = 17              # ICMP length < 8/16/24/24/40 (RS/RA/NS/NA/Redirect)
+    NDP_DROP_CHECKSUM = 18              # ICMPv6 checksum wrong (RFC 4443 s2.3)
+    NDP_DROP_OPT_LEN_ZERO = 19          # an option with Length 0
+    NDP_DROP_OPT_TRUNC = 20             # an option runs past the message
+    NDP_DROP_OPT_LLAO_LEN = 21          # SLLAO/TLLAO not 8 bytes (Ethernet, RFC 2464 s6)
+    NDP_DROP_OPT_SIZE = 22              # prefix information not 32 or MTU not 8 bytes
+    NDP_DROP_TARGET_MULTICAST = 23      # NS/NA/Redirect target is multicast
+    NDP_DROP_UNSPEC_DST = 24            # NS from :: not sent to a solicited-node address
+    NDP_DROP_UNSPEC_SLLAO = 25          # NS/RS from :: carries a source link-layer option
+    NDP_DROP_NA_SOLICITED_MCAST = 26    # NA to a multicast destination with S = 1
+    NDP_DROP_SRC_NOT_LINKLOCAL = 27     # RA/Redirect source not fe80::/10
+    NDP_DROP_REDIRECT_DST_MULTICAST = 28  # Redirect destination is multicast
+    NDP_DROP_REDIRECT_TARGET = 29       # Redirect target neither link-local nor = dest
+    NDP_REASON_COUNT = 30               # number of codes (size of a counter array)
+
+# Builder errors (negative return values).
+cdef enum:
+    NDP_EBUF = -1                       # buffer capacity too small
+    NDP_EARG = -2                       # bad argument (unicast dst with dst_mac NULL, ...)
+
+# ICMPv6 types (RFC 4861 section 4).
+cdef enum:
+    ND_RS = 133
+    ND_RA = 134
+    ND_NS = 135
+    ND_NA = 136
+    ND_REDIRECT = 137
+
+# Option types (RFC 4861 section 4.6, RFC 3971 section 5.3.2).
+cdef enum:
+    ND_OPT_SLLA = 1
+    ND_OPT_TLLA = 2
+    ND_OPT_PREFIX = 3
+    ND_OPT_REDIRECTED = 4
+    ND_OPT_MTU = 5
+    ND_OPT_NONCE = 14
+
+# NA flags as in byte 4 of the NA message (RFC 4861 section 4.4); RA flags are byte 5 of
+# the RA (M = 0x80, O = 0x40), stored unchanged in ndp_pkt_t.flags.
+cdef enum:
+    NDP_NA_ROUTER = 0x80
+    NDP_NA_SOLICITED = 0x40
+    NDP_NA_OVERRIDE = 0x20
+    NDP_RA_MANAGED = 0x80
+    NDP_RA_OTHER = 0x40
+
+# ndp_parse_ex flags.
+cdef enum:
+    NDP_PARSE_IP6 = 0x1                 # buffer starts at the IPv6 header (no Ethernet)
+    NDP_PARSE_NO_CKSUM = 0x2            # do not verify the checksum (already verified)
+
+# Sizes.
+cdef enum:
+    NDP_ETH_LEN = 14
+    NDP_VLAN_LEN = 4
+    NDP_IP6_LEN = 40
+    NDP_MAX_EXT = 8                     # extension headers walked before EXT_LIMIT
+    NDP_NA_FRAME_LEN = 86               # untagged NA with a TLLAO: 14 + 40 + 24 + 8
+
+
+# ---------------------------------------------------------------------------------------
+# Parse result.  On success every field is set.  On failure the fields up to the failing
+# stage are set (later ones are 0) and ``bad_off`` is the offset of the offending byte.
+ctypedef struct ndp_pkt_t:
+    uint32_t ip6_off        # IPv6 header (0 with NDP_PARSE_IP6, 14 untagged, 18 tagged)
+    uint32_t icmp_off       # ICMPv6 header (type byte)
+    uint32_t icmp_len       # ICMPv6 message length: header + body + options (bytes)
+    uint32_t opt_off        # first option = icmp_off + fixed part (8/16/24/24/40)
+    uint32_t end            # icmp_off + icmp_len; bytes after it are link padding
+    uint32_t bad_off        # on failure: offset of the field that failed
+    int32_t vlan_tci        # -1 untagged, else the 802.1Q TCI (host order)
+    uint8_t type            # ICMPv6 type
+    uint8_t code            # ICMPv6 code
+    uint8_t hop_limit       # IPv6 Hop Limit
+    uint8_t flags           # NA: R|S|O (0x80|0x40|0x20); RA: M|O|...; else 0
+    uint8_t n_ext           # extension headers walked
+    uint8_t n_prefix        # prefix information options (all, including duplicates)
+    uint16_t n_opts         # options (all)
+    uint32_t sll_off        # the 6-byte MAC in the first SLLAO; 0 = none
+    uint32_t tll_off        # the 6-byte MAC in the first TLLAO; 0 = none
+    uint32_t prefix_off     # first prefix information option (its type byte); 0 = none
+    uint32_t mtu_off        # MTU option (its type byte); 0 = none
+    uint32_t nonce_off      # nonce bytes (after type and length); 0 = none
+    uint32_t nonce_len      # nonce length in bytes (option length * 8 - 2)
+    uint32_t redir_off      # redirected header option (its type byte); 0 = none
+    addr128_t src           # IPv6 source
+    addr128_t dst           # IPv6 destination
+    addr128_t target        # NS/NA/Redirect target; 0 for RS/RA
+    addr128_t rdst          # Redirect destination; 0 otherwise
+
+
+# Prefix information for ndp_build_ra (RFC 4861 section 4.6.2).
+ctypedef struct ndp_prefix_t:
+    addr128_t prefix
+    uint8_t plen
+    uint8_t flags           # L = 0x80, A = 0x40
+    uint32_t valid          # valid lifetime, seconds
+    uint32_t preferred      # preferred lifetime, seconds
+
+
+# ---------------------------------------------------------------------------------------
+# Parsing.  Return an ndp_reason_t (NDP_OK = 0).  Safe on any bytes and any len >= 0.
+cdef int ndp_parse(const uint8_t *frame, Py_ssize_t len, ndp_pkt_t *out) noexcept nogil
+cdef int ndp_parse_ex(const uint8_t *frame, Py_ssize_t len, int flags,
+                      ndp_pkt_t *out) noexcept nogil
+
+# Parse ``n`` frames at ``base + offsets[i]`` of ``lengths[i]`` bytes each (the caller has
+# checked they lie inside its buffer); reasons[i] gets the code, pkts[i] the result
+# (pkts may be NULL: validate only).  Returns the number of NDP_OK frames.
+cdef Py_ssize_t ndp_parse_batch(const uint8_t *base, const int64_t *offsets,
+                                const int64_t *lengths, Py_ssize_t n, int flags,
+                                uint8_t *reasons, ndp_pkt_t *pkts) noexcept nogil
+
+# ---------------------------------------------------------------------------------------
+# Checksum: the ICMPv6 checksum (RFC 4443 section 2.3) of ``msg[0 .. len)`` with the
+# pseudo-header of ``src``/``dst`` (16 bytes each, wire order) and Next Header 58, as the
+# value to store big-endian at msg[2..4) (the field is included in the sum as it is:
+# zero it before building; a correct message sums to 0).
+cdef uint16_t ndp_cksum(const uint8_t *src, const uint8_t *dst, const uint8_t *msg,
+                        Py_ssize_t len) noexcept nogil
+
+# ---------------------------------------------------------------------------------------
+# Builders.  Return the frame length or NDP_EBUF / NDP_EARG.
+#
+# NA (RFC 4861 section 4.4).  ``flags``: NDP_NA_ROUTER | NDP_NA_SOLICITED | NDP_NA_OVERRIDE.
+# ``src`` is chosen by the caller (the target, a link-local, anything); ``tlla`` (6 bytes or
+# NULL) becomes a target link-layer address option.  86 bytes untagged with a TLLAO.
+cdef Py_ssize_t ndp_build_na(uint8_t *buf, Py_ssize_t cap,
+                             const uint8_t *dst_mac, const uint8_t *src_mac, int vlan_tci,
+                             addr128_t src, addr128_t dst, addr128_t target,
+                             uint8_t flags, const uint8_t *tlla) noexcept nogil
+
+# NS (RFC 4861 section 4.3).  Multicast (dst = solicited-node of target, dst_mac NULL) or
+# unicast.  ``slla`` (6 bytes or NULL) -> SLLAO; ``nonce`` (``nonce_len`` bytes, NULL or
+# nonce_len 0 for none) -> nonce option padded with zeros to a multiple of 8 (RFC 3971
+# section 5.3.2; nonce_len + 2 rounded up to 8).  DAD probes: src = ::, no slla.
+cdef Py_ssize_t ndp_build_ns(uint8_t *buf, Py_ssize_t cap,
+                             const uint8_t *dst_mac, const uint8_t *src_mac, int vlan_tci,
+                             addr128_t src, addr128_t dst, addr128_t target,
+                             const uint8_t *slla, const uint8_t *nonce,
+                             Py_ssize_t nonce_len) noexcept nogil
+
+# RS (RFC 4861 section 4.1).
+cdef Py_ssize_t ndp_build_rs(uint8_t *buf, Py_ssize_t cap,
+                             const uint8_t *dst_mac, const uint8_t *src_mac, int vlan_tci,
+                             addr128_t src, addr128_t dst, const uint8_t *slla) noexcept nogil
+
+# RA (RFC 4861 section 4.2): ``ra_flags`` is byte 5 (M = 0x80, O = 0x40); lifetimes in
+# seconds, reachable/retrans in milliseconds; ``mtu`` 0 = no MTU option; ``prefixes`` an
+# array of ``n_prefix`` prefix information options (NULL if 0).
+cdef Py_ssize_t ndp_build_ra(uint8_t *buf, Py_ssize_t cap,
+                             const uint8_t *dst_mac, const uint8_t *src_mac, int vlan_tci,
+                             addr128_t src, addr128_t dst,
+                             uint8_t cur_hop_limit, uint8_t ra_flags,
+                             uint16_t router_lifetime, uint32_t reachable_ms,
+                             uint32_t retrans_ms, const uint8_t *slla, uint32_t mtu,
+                             const ndp_prefix_t *prefixes, Py_ssize_t n_prefix) noexcept nogil
+
+# Any ICMPv6 message (Redirect, a hand-made option set...): Ethernet + IPv6 headers around
+# a copy of ``msg[0 .. msg_len)``; the checksum field msg[2..4) is computed and written.
+cdef Py_ssize_t ndp_build_icmp6(uint8_t *buf, Py_ssize_t cap,
+                                const uint8_t *dst_mac, const uint8_t *src_mac,
+                                int vlan_tci, addr128_t src, addr128_t dst,
+                                uint8_t hop_limit, const uint8_t *msg,
+                                Py_ssize_t msg_len) noexcept nogil
+
+# The NA answering a parsed NS (``ns`` from ndp_parse of ``frame``, type ND_NS, NDP_OK),
+# per RFC 4861 section 7.2.4: target = the NS target; source = ``*src`` or, if src is NULL,
+# the target; TLLAO = ``mac``; Ethernet source = ``mac``; Ethernet destination = the NS's
+# SLLAO if present, else the NS frame's Ethernet source; the NS's VLAN tag is copied.
+# If the NS source is ::, the NA goes to ff02::1 (33:33:00:00:00:01) with S = 0;
+# otherwise to the NS source with S = 1.  ``flags`` supplies R and O (S is ignored).
+cdef Py_ssize_t ndp_build_na_reply(uint8_t *buf, Py_ssize_t cap,
+                                   const uint8_t *frame, const ndp_pkt_t *ns,
+                                   const uint8_t *mac, const addr128_t *src,
+                                   uint8_t flags) noexcept nogil
+
+
+# ---------------------------------------------------------------------------------------
+# Solicited-node multicast (RFC 4291 section 2.7.1) and IPv6 multicast MACs (RFC 2464 s7).
+
+cdef inline addr128_t ndp_solicited_node(addr128_t a) noexcept nogil:
+    """ff02::1:ffXX:XXXX with the low 24 bits of ``a``."""
+    cdef addr128_t r
+    r.hi = 0xff02000000000000ULL
+    r.lo = 0x00000001ff000000ULL | (a.lo & 0xffffffULL)
+    return r
+
+
+cdef inline bint ndp_is_solicited_node(addr128_t a) noexcept nogil:
+    """True for ff02::1:ff00:0/104."""
+    return a.hi == 0xff02000000000000ULL and (a.lo >> 24) == 0x1ffULL
+
+
+cdef inline bint ndp_is_solicited_node_of(addr128_t a, addr128_t target) noexcept nogil:
+    """True if ``a`` is the solicited-node address of ``target``."""
+    return ndp_is_solicited_node(a) and (a.lo & 0xffffffULL) == (target.lo & 0xffffffULL)
+
+
+cdef inline bint ndp_is_multicast(addr128_t a) noexcept nogil:
+    return (a.hi >> 56) == 0xff
+
+
+cdef inline bint ndp_is_unspecified(addr128_t a) noexcept nogil:
+    return a.hi == 0 and a.lo == 0
+
+
+cdef inline bint ndp_is_linklocal(addr128_t a) noexcept nogil:
+    return (a.hi >> 54) == 0x3fa
+
+
+cdef inline void ndp_mcast_mac(addr128_t a, uint8_t *mac) noexcept nogil:
+    """33:33 followed by the last 4 bytes of the (multicast) address ``a``."""
+    mac[0] = 0x33
+    mac[1] = 0x33
+    mac[2] = <uint8_t>(a.lo >> 24)
+    mac[3] = <uint8_t>(a.lo >> 16)
+    mac[4] = <uint8_t>(a.lo >> 8)
+    mac[5] = <uint8_t>a.lo

@@ -1,0 +1,349 @@
+# cython: language_level=3
+"""Sans-IO decisions of the NDP responder: one frame in, a verdict and an NA out.
+
+Parsing, RFC 4861 validation and NA building are the NDP codec's
+(:mod:`v6core._core.ndp`); this module only decides *whether* to answer and *how*:
+
+1. the frame must parse and validate as an NS (RFC 4861 section 7.1.1; any codec reason
+   is the verdict);
+2. the target selects a rule by longest prefix; an exclude inside the rule wins over it;
+3. never the host's own addresses (the kernel answers for those itself);
+4. DAD probes (source ``::``) are ignored unless the rule defends, unicast NUD probes are
+   answered unless the rule is multicast-only, an ``auto`` rule needs the kernel's route
+   to the target to leave through another interface;
+5. a global and a per-source GCRA rate limit (fixed memory: a table of 2^k slots
+   indexed by a hash of the solicitor's address, whatever the number of targets);
+6. the NA (RFC 4861 sections 4.4, 7.2.4, 7.2.8): IPv6 source = the target, the
+   interface's link-local or a fixed address, per rule; target link-layer option = the
+   interface's MAC or the rule's; S set when answering a solicitation from a unicast
+   source; a defended DAD probe is answered to ff02::1 with S clear; R and O per rule
+   (a proxy leaves O clear, RFC 4861 section 7.2.8).
+"""
+
+cimport cython
+from libc.stdint cimport uint8_t, uint64_t, int64_t
+from libc.stdlib cimport calloc, free
+from libc.string cimport memcpy
+
+cimport numpy as cnp
+import numpy as np
+
+from v6core._core.types cimport addr128_t, V6_UNLIKELY
+from v6core._core.prefix cimport PrefixTable
+from v6core._core.addr cimport addr_from_object
+from v6core._core.ndp cimport (
+    ndp_pkt_t, ndp_parse, ndp_build_na, ndp_build_na_reply, ND_NS, NDP_OK,
+    NDP_NA_ROUTER, NDP_NA_SOLICITED, NDP_NA_OVERRIDE, ndp_is_multicast,
+    ndp_is_unspecified, NDP_REASON_COUNT
+)
+
+cnp.import_array()
+
+REASON_COUNT = NDP_REASON_COUNT
+NCOUNTERS = RESP_NCOUNTERS
+
+
+cdef inline uint64_t _mix(uint64_t x) noexcept nogil:
+    # splitmix64 finaliser: spreads source addresses over the limiter slots
+    x ^= x >> 30
+    x *= 0xbf58476d1ce4e5b9ULL
+    x ^= x >> 27
+    x *= 0x94d049bb133111ebULL
+    x ^= x >> 31
+    return x
+
+
+cdef inline bint _gcra(uint64_t *tat, uint64_t interval, uint64_t burst,
+                       uint64_t now) noexcept nogil:
+    """Generic cell rate algorithm: True (and charge one) if an answer is allowed now."""
+    cdef uint64_t t = tat[0]
+    if t < now:
+        t = now
+    if t - now > burst:
+        return False
+    tat[0] = t + interval
+    return True
+
+
+cdef class Engine:
+    """The compiled answering rules of one interface.
+
+    Parameters
+    ----------
+    rules : sequence of :class:`v6core.responder.config.Rule`
+        In order; where prefixes overlap the longest wins, and a rule's ``exclude``
+        prefixes (which lie inside its prefix) win over it.
+    """
+
+    def __cinit__(self):
+        self.rules = NULL
+        self.n_rules = 0
+
+    def __init__(self, rules):
+        rules = list(rules)
+        cdef Py_ssize_t n = len(rules), i
+        if n == 0:
+            raise ValueError("an Engine needs at least one rule")
+        self.rules = <resp_rule_t *>calloc(n, sizeof(resp_rule_t))
+        if self.rules == NULL:
+            raise MemoryError()
+        self.n_rules = n
+        prefixes = []
+        values = []
+        for i, r in enumerate(rules):
+            prefixes.append(r.prefix)
+            values.append(2 * i)
+            for e in r.exclude:
+                prefixes.append(e)
+                values.append(2 * i + 1)
+            self.rules[i].na_flags = ((NDP_NA_ROUTER if r.router else 0)
+                                      | (NDP_NA_OVERRIDE if r.override else 0))
+            self.rules[i].solicited = bool(r.solicited)
+            self.rules[i].unicast = bool(r.unicast)
+            self.rules[i].dad_defend = r.dad == "defend"
+            self.rules[i].auto_route = bool(r.auto)
+            if r.source == "target":
+                self.rules[i].src_mode = RESP_SRC_TARGET
+            elif r.source == "link-local":
+                self.rules[i].src_mode = RESP_SRC_LINKLOCAL
+            else:
+                self.rules[i].src_mode = RESP_SRC_FIXED
+                addr_from_object(r.source, &self.rules[i].src_fixed)
+            if r.mac is not None:
+                if len(r.mac) != 6:
+                    raise ValueError(f"rule {i}: mac must be 6 bytes")
+                self.rules[i].has_mac = 1
+                macb = bytes(r.mac)
+                memcpy(self.rules[i].mac, <const uint8_t *>(<bytes>macb), 6)
+        self.table = PrefixTable(prefixes, values)
+        ans = np.zeros(n, dtype=np.uint64)
+        drp = np.zeros(n, dtype=np.uint64)
+        self.answered = <uint64_t *>cnp.PyArray_DATA(ans)
+        self.dropped = <uint64_t *>cnp.PyArray_DATA(drp)
+        self._arrays = (ans, drp)
+        self.names = tuple(getattr(r, "name", "") or r.prefix for r in rules)
+
+    def __dealloc__(self):
+        free(self.rules)
+
+    def __len__(self):
+        return self.n_rules
+
+    @property
+    def answered_counts(self):
+        """Answers per rule (uint64 array, shape (n_rules,), a live view)."""
+        return self._arrays[0]
+
+    @property
+    def dropped_counts(self):
+        """Policy drops per rule after it matched (uint64 array, shape (n_rules,), live)."""
+        return self._arrays[1]
+
+    def rule_of(self, target):
+        """``(rule index, excluded)`` for ``target``, or None outside every prefix."""
+        v = self.table.lookup(target)
+        return None if v is None else (v >> 1, bool(v & 1))
+
+
+cdef class Port:
+    """The live state of one interface that the engine needs.
+
+    Parameters
+    ----------
+    ifindex : int
+        The interface's index (auto rules compare the route's output interface with it).
+    mac : bytes
+        Its 6-byte MAC: the NA's Ethernet source and default target link-layer address.
+    rate_limit, rate_limit_source : int
+        Answers per second in total and per soliciting address (0 = unlimited); a burst of
+        up to one second's worth (at least 1) is allowed.
+    source_slots : int
+        Per-source limiter slots (rounded up to a power of two; 8 bytes each).
+    """
+
+    def __cinit__(self):
+        self.s_tat = NULL
+
+    def __init__(self, int ifindex, mac, *, int rate_limit=0, int rate_limit_source=0,
+                 Py_ssize_t source_slots=4096):
+        self.ifindex = ifindex
+        self.set_mac(mac)
+        self.has_linklocal = False
+        self.own = None
+        self.routes = None
+        cnt = np.zeros(RESP_NCOUNTERS, dtype=np.uint64)
+        self.cnt = <uint64_t *>cnp.PyArray_DATA(cnt)
+        slots = 16
+        while slots < source_slots:
+            slots <<= 1
+        tat = np.zeros(slots, dtype=np.uint64)
+        self.s_tat = <uint64_t *>cnp.PyArray_DATA(tat)
+        self.s_mask = slots - 1
+        self._arrays = (cnt, tat)
+        self.set_rate_limits(rate_limit, rate_limit_source)
+
+    def set_rate_limits(self, int rate_limit, int rate_limit_source):
+        if rate_limit < 0 or rate_limit_source < 0:
+            raise ValueError("rate limits are >= 0 (0 = unlimited)")
+        self.g_interval = 1000000000 // rate_limit if rate_limit else 0
+        self.g_burst = 1000000000 - self.g_interval if rate_limit else 0
+        self.s_interval = 1000000000 // rate_limit_source if rate_limit_source else 0
+        self.s_burst = 1000000000 - self.s_interval if rate_limit_source else 0
+
+    def set_mac(self, mac):
+        mac = bytes(mac)
+        if len(mac) != 6:
+            raise ValueError(f"expected a 6-byte MAC, got {len(mac)} bytes")
+        memcpy(self.cmac, <const uint8_t *>(<bytes>mac), 6)
+
+    @property
+    def mac(self):
+        return bytes(self.cmac[:6])
+
+    def set_linklocal(self, address):
+        """The interface's link-local address (for ``source = "link-local"``), or None."""
+        if address is None:
+            self.has_linklocal = False
+        else:
+            addr_from_object(address, &self.linklocal)
+            self.has_linklocal = True
+
+    def set_own(self, PrefixTable table):
+        """The host's own addresses (a table of /128s; any match is "ours"), or None."""
+        self.own = table
+
+    def set_routes(self, PrefixTable table):
+        """Route prefix -> output ifindex (for auto rules), or None (no routes known)."""
+        self.routes = table
+
+    @property
+    def counters(self):
+        """Verdict and I/O counters (uint64 array, shape (128,), a live view)."""
+        return self._arrays[0]
+
+
+@cython.boundscheck(False)
+cdef int resp_decide(Engine eng, Port port, const uint8_t *frame, Py_ssize_t flen,
+                     uint8_t *out, Py_ssize_t cap, uint64_t now_ns,
+                     Py_ssize_t *out_len) noexcept nogil:
+    """Decide on one frame; on RESP_ANSWER the NA is at out[0 .. *out_len)."""
+    cdef ndp_pkt_t pkt
+    cdef int r = ndp_parse(frame, flen, &pkt)
+    cdef int64_t v
+    cdef Py_ssize_t ri, n
+    cdef resp_rule_t *rule
+    cdef bint unspec
+    cdef const addr128_t *srcp = NULL
+    cdef const uint8_t *dst_mac
+    cdef const uint8_t *tlla
+    cdef addr128_t dst
+    cdef uint64_t key
+    cdef uint8_t flags
+    out_len[0] = 0
+    if r != NDP_OK:
+        return r
+    if pkt.type != ND_NS:
+        return RESP_NOT_NS
+    v = eng.table.lookup_c(pkt.target)
+    if v < 0:
+        return RESP_NO_RULE
+    ri = v >> 1
+    rule = &eng.rules[ri]
+    if v & 1:
+        eng.dropped[ri] += 1
+        return RESP_EXCLUDED
+    if port.own is not None and port.own.lookup_c(pkt.target) >= 0:
+        eng.dropped[ri] += 1
+        return RESP_OWN_ADDRESS
+    unspec = ndp_is_unspecified(pkt.src)
+    if unspec:
+        if not rule.dad_defend:
+            eng.dropped[ri] += 1
+            return RESP_DAD_IGNORED
+    elif not rule.unicast and not ndp_is_multicast(pkt.dst):
+        eng.dropped[ri] += 1
+        return RESP_UNICAST_IGNORED
+    if rule.auto_route:
+        v = port.routes.lookup_c(pkt.target) if port.routes is not None else -1
+        if v < 0:
+            eng.dropped[ri] += 1
+            return RESP_AUTO_NO_ROUTE
+        if v == port.ifindex:
+            eng.dropped[ri] += 1
+            return RESP_AUTO_SAME_IF
+    if rule.src_mode == RESP_SRC_LINKLOCAL:
+        if not port.has_linklocal:
+            eng.dropped[ri] += 1
+            return RESP_NO_LINKLOCAL
+        srcp = &port.linklocal
+    elif rule.src_mode == RESP_SRC_FIXED:
+        srcp = &rule.src_fixed
+    if port.g_interval and not _gcra(&port.g_tat, port.g_interval, port.g_burst, now_ns):
+        eng.dropped[ri] += 1
+        return RESP_RATE_GLOBAL
+    if port.s_interval:
+        if unspec:   # DAD probes: key by the Ethernet source
+            key = (<uint64_t>frame[6] << 40) | (<uint64_t>frame[7] << 32) | (
+                <uint64_t>frame[8] << 24) | (<uint64_t>frame[9] << 16) | (
+                <uint64_t>frame[10] << 8) | frame[11]
+        else:
+            key = pkt.src.hi ^ _mix(pkt.src.lo)
+        if not _gcra(&port.s_tat[_mix(key) & port.s_mask], port.s_interval, port.s_burst,
+                     now_ns):
+            eng.dropped[ri] += 1
+            return RESP_RATE_SOURCE
+    if rule.solicited and not rule.has_mac:
+        # the codec's RFC 4861 7.2.4 reply: S on unicast-sourced, ff02::1 with S clear for DAD
+        n = ndp_build_na_reply(out, cap, frame, &pkt, port.cmac, srcp, rule.na_flags)
+    else:
+        flags = rule.na_flags
+        if unspec:
+            dst.hi = 0xff02000000000000ULL
+            dst.lo = 1
+            dst_mac = NULL
+        else:
+            dst = pkt.src
+            if rule.solicited:
+                flags |= NDP_NA_SOLICITED
+            dst_mac = frame + pkt.sll_off if pkt.sll_off else frame + 6
+        tlla = &rule.mac[0] if rule.has_mac else &port.cmac[0]
+        n = ndp_build_na(out, cap, dst_mac, port.cmac, pkt.vlan_tci,
+                         srcp[0] if srcp != NULL else pkt.target, dst, pkt.target, flags,
+                         tlla)
+    if V6_UNLIKELY(n <= 0):
+        eng.dropped[ri] += 1
+        return RESP_BUILD_FAILED
+    eng.answered[ri] += 1
+    out_len[0] = n
+    return RESP_ANSWER
+
+
+def decide(Engine engine not None, Port port not None, const uint8_t[::1] frame,
+           uint8_t[::1] out not None, uint64_t now_ns=0):
+    """Decide on one Ethernet frame (sans-IO; counts into ``port``'s counters).
+
+    Parameters
+    ----------
+    frame : bytes-like
+        The received Ethernet frame, from its destination MAC.
+    out : writable bytes-like
+        Room for the reply, at least 128 bytes.
+    now_ns : int
+        CLOCK_MONOTONIC in nanoseconds, for the rate limiters.
+
+    Returns
+    -------
+    (verdict, length) : (int, int)
+        The verdict code (0 = answer; else a drop reason, see
+        :class:`v6core.responder.engine.Verdict`) and the NA's length in ``out``
+        (0 unless answered).
+    """
+    if out.shape[0] < RESP_OUT_CAP:
+        raise ValueError(f"out must hold at least {RESP_OUT_CAP} bytes")
+    cdef Py_ssize_t n = 0
+    cdef const uint8_t *fp = &frame[0] if frame.shape[0] > 0 else <const uint8_t *>b""
+    cdef int v = resp_decide(engine, port, fp, frame.shape[0], &out[0], out.shape[0],
+                             now_ns, &n)
+    port.cnt[v] += 1
+    port.cnt[RESP_C_RX] += 1
+    return v, n

@@ -1,0 +1,230 @@
+"""Responder configuration (TOML, CLI flags, ndppd.conf import), the kernel filter program
+(run by the kernel's own BPF interpreter on a socketpair, no root) and the CLI."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from tests.support import V6CORE_PATH as SRC
+from v6core.errors import ConfigError
+from v6core.responder import config, io_linux
+
+PFX = "2001:db8:f440:2:646f:636b:6572::/112"
+
+FULL = """
+[daemon]
+user = "nobody"
+control = "/run/x.sock"
+metrics = "127.0.0.1:9431"
+rate_limit = 100000
+rate_limit_source = 500
+
+[[interface]]
+name = "uplink"
+mac = "02:00:5e:00:53:01"
+
+[[interface.rule]]
+prefix = "2001:db8:f440:2:646f:636b:6572::/112"
+exclude = ["2001:db8:f440:2:646f:636b:6572:0/128"]
+source = "link-local"
+dad = "defend"
+unicast = false
+router = true
+name = "containers"
+
+[[interface.rule]]
+prefix = "2001:db8:f440:3::/64"
+auto = true
+source = "2001:db8:f440:2::53"
+"""
+
+
+def test_full_config_and_defaults():
+    cfg = config.loads(FULL, "f.toml")
+    assert (cfg.user, cfg.control, cfg.metrics) == ("nobody", "/run/x.sock", "127.0.0.1:9431")
+    assert (cfg.rate_limit, cfg.rate_limit_source, cfg.source_slots) == (100000, 500, 4096)
+    (itf,) = cfg.interfaces
+    assert itf.name == "uplink" and itf.mac == bytes.fromhex("02005e005301")
+    r0, r1 = itf.rules
+    assert r0.prefix == "2001:db8:f440:2:646f:636b:6572:0/112"
+    assert (r0.source, r0.dad, r0.unicast, r0.router, r0.override, r0.solicited, r0.name) == (
+        "link-local", "defend", False, True, False, True, "containers")
+    assert r1.auto and r1.source == "2001:db8:f440:2::53" and r1.name == "2001:db8:f440:3::/64"
+    # defaults are the RFC 4861 ones for a proxy: S on solicited replies, O and R clear
+    d = config.loads('[[interface]]\nname="a"\n[[interface.rule]]\nprefix="2001:db8::/64"\n')
+    r = d.interfaces[0].rules[0]
+    assert (r.source, r.router, r.override, r.solicited, r.unicast, r.dad, r.auto) == (
+        "target", False, False, True, True, "ignore", False)
+
+
+def test_toml_round_trip():
+    cfg = config.loads(FULL, "f.toml")
+    assert config.loads(config.to_toml(cfg), "again") == cfg
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[[interface]]\nname='a'\n[[interface.rule]]\nprefix='nope'\n",
+     "interface[0].rule[0].prefix: 'nope' is not an IPv6 prefix"),
+    ("[[interface]]\nname='a'\n[[interface.rule]]\nprefix='ff02::/16'\n", "is multicast"),
+    ("[[interface]]\nname='a'\n[[interface.rule]]\nprefix='2001:db8::/64'\nexclude=['2001:db9::/64']\n",
+     "exclude[0]: 2001:db9::/64 is not a part of 2001:db8::/64"),
+    ("[[interface]]\nname='a'\n[[interface.rule]]\nprefix='2001:db8::/64'\nsorce='target'\n",
+     "unknown key 'sorce'"),
+    ("[[interface]]\nname='a'\n[[interface.rule]]\nprefix='2001:db8::/64'\nsource='ff02::1'\n",
+     "must be a unicast address"),
+    ("[[interface]]\nname='a'\n[[interface.rule]]\nprefix='2001:db8::/64'\nmac='01:00:5e:00:00:01'\n",
+     "multicast MAC"),
+    ("[[interface]]\nname='a'\n[[interface.rule]]\nprefix='2001:db8::/64'\ndad='maybe'\n",
+     "dad: expected"),
+    ("[[interface]]\nname='a'\n", "no [[interface.rule]]"),
+    ("[daemon]\nmetrics='0.0.0.0:80'\n[[interface]]\nname='a'\n[[interface.rule]]\nprefix='::/0'\n",
+     "must be a localhost address"),
+    ("[[interface]]\nname='a'\n[[interface.rule]]\nprefix='2001:db8::/64'\n"
+     "[[interface]]\nname='a'\n[[interface.rule]]\nprefix='2001:db8::/64'\n", "appears twice"),
+    ("[[interface]]\nname = \n", "f.toml: "),
+    ("", "no [[interface]] tables"),
+])
+def test_config_errors_name_the_place(text, message):
+    with pytest.raises(ConfigError) as e:
+        config.loads(text, "f.toml")
+    assert message in str(e.value)
+    assert str(e.value).startswith("f.toml")
+
+
+def test_from_args_simple_case():
+    cfg = config.from_args(["uplink"], [PFX], exclude=["2001:db8:f440:2:646f:636b:6572:1/128"],
+                           dad="defend")
+    (r,) = cfg.interfaces[0].rules
+    assert r.exclude == ("2001:db8:f440:2:646f:636b:6572:1/128",) and r.dad == "defend"
+    with pytest.raises(ConfigError, match="not inside any -p prefix"):
+        config.from_args(["uplink"], [PFX], exclude=["2001:db8:1::/64"])
+    with pytest.raises(ConfigError, match="give an interface"):
+        config.from_args([], [PFX])
+
+
+NDPPD = """
+# a typical ndppd.conf
+route-ttl 30000
+proxy eth0 {
+    router no
+    timeout 500
+    ttl 30000
+    rule 2001:db8:f440:2:646f:636b:6572::/112 {
+        static
+    }
+    rule 2001:db8:f440:3::/64 {
+        iface docker0
+    }
+}
+proxy eth1 {
+    rule 2001:db8:f440:4::/64 { auto }
+}
+"""
+
+
+def test_ndppd_import():
+    cfg, notes = config.import_ndppd(NDPPD, "ndppd.conf")
+    eth0, eth1 = cfg.interfaces
+    assert [r.prefix for r in eth0.rules] == [
+        "2001:db8:f440:2:646f:636b:6572:0/112", "2001:db8:f440:3::/64"]
+    assert [r.auto for r in eth0.rules] == [False, True]
+    assert not eth0.rules[0].router                     # "router no"
+    assert eth1.rules[0].router and eth1.rules[0].auto  # ndppd's default is router yes
+    assert any("ndppd.conf:6: 'timeout 500'" in n for n in notes)
+    assert any("iface docker0" in n for n in notes)
+    assert config.loads(config.to_toml(cfg)) == cfg
+
+
+@pytest.mark.parametrize("text, message", [
+    ("proxy eth0 {\n rule 2001:db8::/64 {\n  static\n }\n", "ndppd.conf:4: expected '}'"),
+    ("proxy eth0 {\n  rule nope { static }\n}\n", "ndppd.conf:2"),
+    ("proxy eth0 {\n  router maybe\n}\n", "ndppd.conf:2: 'router' takes yes or no"),
+    ("proxy eth0 {\n  rule 2001:db8::/64 {\n  }\n}\n", "ndppd.conf:2: rule 2001:db8::/64 says"),
+    ("frobnicate\n", "ndppd.conf:1: unknown directive 'frobnicate'"),
+    ("proxy eth0 {\n  rule 2001:db8::/64 { static bogus }\n}\n", "unknown rule option 'bogus'"),
+])
+def test_ndppd_import_errors(text, message):
+    with pytest.raises(ConfigError) as e:
+        config.import_ndppd(text, "ndppd.conf")
+    assert message in str(e.value)
+
+
+# -- the kernel filter, run by the kernel on an AF_UNIX socketpair (no root needed) ------
+
+
+def _frame(nh=58, hlim=255, icmp_type=135, code=0, ethertype=0x86DD):
+    eth = bytes(12) + ethertype.to_bytes(2, "big")
+    ip6 = bytes([0x60, 0, 0, 0, 0, 32, nh, hlim]) + bytes(32)
+    return eth + ip6 + bytes([icmp_type, code]) + bytes(30)
+
+
+@pytest.mark.parametrize("kw, passes", [
+    ({}, True),
+    ({"hlim": 64}, False),
+    ({"nh": 0}, False),          # a hop-by-hop header in front of the NS
+    ({"icmp_type": 136}, False),
+    ({"code": 1}, False),
+    ({"ethertype": 0x0800}, False),
+    ({"ethertype": 0x8100}, False),
+])
+def test_bpf_program_in_the_kernel(kw, passes):
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    with a, b:
+        io_linux.attach_filter(b, io_linux.bpf_nd_program())
+        a.send(_frame(**kw))
+        a.send(b"sentinel")      # too short: the filter drops it too; so send a known good
+        a.send(_frame())
+        b.settimeout(1)
+        got = [b.recv(256)]
+        if passes:
+            got.append(b.recv(256))
+        assert got == [_frame()] * len(got)
+        b.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            b.recv(256)
+
+
+def test_bpf_program_for_nas():
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    with a, b:
+        io_linux.attach_filter(b, io_linux.bpf_nd_program(io_linux.ICMPV6_NA))
+        a.send(_frame())
+        a.send(_frame(icmp_type=136))
+        b.settimeout(1)
+        assert b.recv(256) == _frame(icmp_type=136)
+
+
+# -- the command line -------------------------------------------------------------------
+
+
+def _cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "v6core", "respond", *args],
+                          capture_output=True, text=True, timeout=30, cwd=cwd,
+                          env=dict(os.environ, PYTHONPATH=SRC))
+
+
+def test_cli_check_config_and_import(tmp_path):
+    p = tmp_path / "r.toml"
+    p.write_text(FULL)
+    r = _cli("--check-config", "-c", str(p))
+    assert r.returncode == 0, r.stderr
+    assert config.loads(r.stdout) == config.loads(FULL)
+    assert "OK (1 interfaces, 2 rules)" in r.stderr
+    p.write_text(FULL.replace('dad = "defend"', 'dad = "sometimes"'))
+    r = _cli("--check-config", "-c", str(p))
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip().startswith(f"v6core respond: error: {p}: interface[0].rule[0].dad")
+    q = tmp_path / "ndppd.conf"
+    q.write_text(NDPPD)
+    r = _cli("--import-ndppd", str(q))
+    assert r.returncode == 0, r.stderr
+    assert config.loads(r.stdout) == config.import_ndppd(NDPPD)[0]
+    r = _cli("--check-config", "-i", "uplink", "-p", "2001:db8::/129")
+    assert r.returncode == 2 and "-p 2001:db8::/129" in r.stderr
+    r = _cli("--stats", "--control", str(tmp_path / "none.sock"))
+    assert r.returncode == 2 and "Traceback" not in r.stderr
