@@ -137,8 +137,10 @@ def _sources(dests: list[str]) -> dict[str, str | None]:
 
 def _record(benchmark, n: int, peer_seconds: float | None = None) -> None:
     # medians: the shared 2-core machine preempts often, which inflates means
-    med = benchmark.stats.stats.median
     benchmark.extra_info["destinations"] = n
+    if benchmark.stats is None:         # --benchmark-disable: ran once, nothing timed
+        return
+    med = benchmark.stats.stats.median
     benchmark.extra_info["sorts_per_s"] = round(1 / med)
     benchmark.extra_info["destinations_per_s"] = round(n / med)
     benchmark.extra_info["median_us"] = round(med * 1e6, 3)
