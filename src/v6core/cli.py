@@ -46,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         # the reader (e.g. `| head`) went away: not an error; keep Python from
         # complaining again when it flushes stdout at exit
-        sys.stdout = None  # type: ignore[assignment]
+        sys.stdout = None
         return 0
     except (V6CoreError, OSError) as exc:
         # errors about the user's input or files: one line, no traceback
