@@ -40,6 +40,7 @@ import numpy as np
 from v6core._core import bulk
 from v6core._core.addr import pack_many
 from v6core.errors import ConfigError
+from v6core.select import RULE_NAMES as _SELECT_RULE_NAMES
 
 __all__ = [
     "Chunk", "Dataset", "Policy", "Report", "synthetic_fleet", "load", "save_npz",
@@ -54,19 +55,8 @@ __all__ = [
 DEST_CLASSES = ("global IPv6", "ULA", "6to4", "Teredo", "link-local/other IPv6", "IPv4")
 _GLOBAL, _ULA, _6TO4, _TEREDO, _OTHER6, _IPV4 = range(6)
 
-RULE_NAMES = {
-    0: "unsorted (one candidate; musl all-IPv4)",
-    1: "avoid unusable destinations",
-    2: "prefer matching scope",
-    3: "avoid deprecated addresses",
-    4: "prefer home addresses",
-    5: "prefer matching label",
-    6: "prefer higher precedence",
-    7: "prefer native transport",
-    8: "prefer smaller scope",
-    9: "use longest matching prefix",
-    10: "leave the order unchanged",
-}
+# select.py names rules 1-10; 0 is the report's own row for groups nobody sorted
+RULE_NAMES = {0: "unsorted (one candidate; musl all-IPv4)", **_SELECT_RULE_NAMES}
 
 FLAG_NAMES = {
     "deprecated": bulk.FLAG_DEPRECATED,
