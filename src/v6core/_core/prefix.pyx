@@ -141,7 +141,7 @@ cdef class PrefixTable:
         self._shift = 0
         idx = np.zeros(1, dtype=np.uint32)
         if m > 2:
-            self._bits = min(16, max(1, (m - 1).bit_length() + 1))
+            self._bits = min(18, max(1, (m - 1).bit_length() + 1))
             first = _to_addr(ms[1])
             last = _to_addr(ms[m - 1])
             self._shift = min(addr_common_len(first, last), 128 - self._bits)
