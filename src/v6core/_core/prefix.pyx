@@ -40,7 +40,7 @@ cdef object _ALL = (1 << 128) - 1
 
 
 cdef inline uint32_t _window(addr128_t a, int s, int k) noexcept nogil:
-    """Bits [s, s + k) of ``a`` as an integer; 1 <= k <= 16 and s + k <= 128."""
+    """Bits [s, s + k) of ``a`` as an integer; 1 <= k <= 32 and s + k <= 128."""
     cdef uint64_t h
     if s == 0:
         h = a.hi
