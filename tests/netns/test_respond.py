@@ -342,3 +342,16 @@ def test_configured_mac_is_advertised_frames_leave_from_the_nic(lab, rport):
     (na,) = rport.ask(ns_frame(lab, CTR), CTR)
     assert na[ICMPv6NDOptDstLLAddr].lladdr == "02:00:5e:00:53:77"
     assert na.src == lab.host_mac and na[IPv6].src == CTR
+
+
+def test_per_source_rate_limit(lab, rport):
+    lab.start("-i", "uplink", "-p", CPREFIX, "--rate-limit-source", "5")
+    rport.drain()
+    targets = [f"2001:db8:f440:2:646f:636b:6572:{i:x}" for i in range(0x100, 0x114)]
+    for t in targets:
+        rport.send(ns_frame(lab, t))
+    from scapy.layers.inet6 import ICMPv6ND_NA
+    answered = {p[ICMPv6ND_NA].tgt for p in rport.nas(timeout=0.5)}
+    # a burst of one second's worth (5), plus at most one more as time passes
+    assert 5 <= len(answered) <= 6
+    assert drops(lab, "rate_source") == len(targets) - len(answered)
