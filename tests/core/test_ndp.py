@@ -587,3 +587,19 @@ def test_write_na_batch_scapy():
         ndp.write_na_batch(bytearray(86 * n - 1), targets, MAC_B, _mac(MAC_A), dsts)
     with pytest.raises(ValueError, match="shape"):
         ndp.write_na_batch(out, targets, MAC_B, _mac(MAC_A), dsts[:8])
+
+
+@pytest.mark.parametrize("mac", ["AA-bb-cc-dd-ee-FF", "aa:bb:cc:dd:ee:ff", "a:bb:c:dd:ee:ff",
+                                 bytes.fromhex("aabbccddeeff"), bytearray.fromhex("aabbccddeeff"),
+                                 np.frombuffer(bytes.fromhex("aabbccddeeff"), np.uint8)])
+def test_mac_forms(mac):
+    frame = ndp.build_na(src=TGT, dst="ff02::1", target=TGT, src_mac=mac)
+    want = "0a:bb:0c:dd:ee:ff" if isinstance(mac, str) and mac.startswith("a:") else "aa:bb:cc:dd:ee:ff"
+    assert Ether(frame).src == want
+
+
+@pytest.mark.parametrize("mac", ["zz:bb:cc:dd:ee:ff", "aa:bb:cc:dd:ee", "aa:bb:cc:dd:ee:ff:00",
+                                 "aabb.ccdd.eeff", b"\x01\x02"])
+def test_mac_errors(mac):
+    with pytest.raises(ValueError, match="MAC"):
+        ndp.build_na(src=TGT, dst="ff02::1", target=TGT, src_mac=mac)

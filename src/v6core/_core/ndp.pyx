@@ -926,11 +926,41 @@ def validate(frame, *, bint ip6=False, bint verify_checksum=True):
 # ---------------------------------------------------------------------------------------
 # Argument helpers for the builders
 
+cdef inline int _hexval(Py_UCS4 ch) noexcept:
+    cdef int c = <int>ch
+    if 48 <= c <= 57:
+        return c - 48
+    if 97 <= c <= 102:
+        return c - 87
+    if 65 <= c <= 70:
+        return c - 55
+    return -1
+
+
+cdef int _mac_text17(str s, uint8_t *out) noexcept:
+    """Fast path for "aa:bb:cc:dd:ee:ff" (or with '-'); -1 if not of that form."""
+    cdef int i, hi, lo
+    cdef Py_UCS4 sep
+    for i in range(6):
+        hi = _hexval(s[3 * i])
+        lo = _hexval(s[3 * i + 1])
+        if hi < 0 or lo < 0:
+            return -1
+        if i < 5:
+            sep = s[3 * i + 2]
+            if sep != u":" and sep != u"-":
+                return -1
+        out[i] = <uint8_t>((hi << 4) | lo)
+    return 0
+
+
 cdef int _mac_from(object mac, uint8_t *out) except -1:
     cdef const uint8_t[::1] v
     cdef bytes b
     if type(mac) is bytes and PyBytes_GET_SIZE(mac) == 6:
         memcpy(out, PyBytes_AS_STRING(mac), 6)
+        return 0
+    if type(mac) is str and len(<str>mac) == 17 and _mac_text17(mac, out) == 0:
         return 0
     if isinstance(mac, str):
         s = mac.replace("-", ":")
