@@ -136,3 +136,68 @@ def test_kernel_answers_exactly_the_valid_solicitations(make_netns):
     disagree = {n: (kernel[n], ours[n].name) for n in frames
                 if kernel[n] != (ours[n] == DropReason.OK)}
     assert not disagree, f"kernel answered / our verdict differ: {disagree}"
+
+
+SENDER = r"""
+import socket, sys
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
+s.bind((sys.argv[1], 0))
+for line in sys.stdin:
+    s.send(bytes.fromhex(line.strip()))
+    print("sent", flush=True)
+"""
+
+
+@pytest.mark.netns
+def test_kernel_takes_exactly_the_valid_advertisements(make_netns):
+    """An NA with O=1 overrides the cached MAC of a STALE neighbour (RFC 4861 7.2.5);
+    the kernel does so exactly for the NAs it accepts."""
+    from scapy.layers.inet6 import ICMPv6ND_NA, ICMPv6NDOptDstLLAddr
+
+    node, inj = make_netns("ndpk"), make_netns("ndpi")
+    node.veth(inj, "eth0", "eth0")
+    peer, me = _mac(node, "eth0"), _mac(inj, "eth0")
+    old, new, nb = "02:00:00:00:11:11", "02:00:00:00:77:77", "fe80::1"
+
+    def na(dst="ff02::1", dmac="33:33:00:00:00:01", hlim=255, s=0, tgt=nb, opt=None, **kw):
+        o = ICMPv6NDOptDstLLAddr(lladdr=new) if opt is None else opt
+        return bytes(Ether(src=me, dst=dmac) / IPv6(src=nb, dst=dst, hlim=hlim)
+                     / ICMPv6ND_NA(tgt=tgt, R=0, S=s, O=1, **kw) / o)
+
+    frames = {
+        "unsolicited": na(),
+        "solicited_unicast": na(dst="fe80::2", dmac=peer, s=1),
+        "hop_limit": na(hlim=254),
+        "code": na(code=3),
+        "checksum": na(cksum=0x1111),
+        "solicited_multicast": na(s=1),
+        "tllao_len": na(opt=ICMPv6NDOptUnknown(type=2, len=2, data=bytes.fromhex(
+            new.replace(":", "")) + b"\0" * 8)),
+        "opt_len_zero": na(opt=ICMPv6NDOptDstLLAddr(len=0, lladdr=new)),
+    }
+    node.ip("addr", "add", "fe80::2/64", "dev", "eth0", "nodad")
+    p = inj.popen(sys.executable, "-c", SENDER, "eth0", stdin=subprocess.PIPE,
+                  stdout=subprocess.PIPE, text=True)
+    kernel = {}
+    try:
+        for name, frame in frames.items():
+            node.ip("neigh", "replace", nb, "lladdr", old, "dev", "eth0", "nud", "stale")
+            p.stdin.write(frame.hex() + "\n")
+            p.stdin.flush()
+            assert p.stdout.readline().strip() == "sent"
+            mac = None
+            for _ in range(20):          # the update is synchronous on veth; allow a moment
+                rows = json.loads(node.ip("-j", "neigh", "show", nb, "dev", "eth0").stdout)
+                mac = rows[0].get("lladdr") if rows else None
+                if mac == new:
+                    break
+                __import__("time").sleep(0.01)
+            kernel[name] = mac == new
+    finally:
+        p.stdin.close()
+        p.wait(timeout=10)
+    ours = {name: ndp.validate(f) for name, f in frames.items()}
+    assert kernel["unsolicited"] and ours["unsolicited"] == DropReason.OK
+    disagree = {n: (kernel[n], ours[n].name) for n in frames
+                if kernel[n] != (ours[n] == DropReason.OK)}
+    assert not disagree, f"kernel took / our verdict differ: {disagree}"
