@@ -14,8 +14,8 @@ Conventions for everything below
   decoded from the big-endian wire.  Addresses are ``addr128_t`` (types.pxd: ``hi`` = bytes
   0-7, ``lo`` = bytes 8-15, each a host-order integer of the big-endian bytes).  MAC
   addresses are passed as pointers to 6 bytes in wire order.
-* The parser reads only ``frame[0 .. len)``; it never writes to the frame and never
-  allocates.  Bytes after the IPv6 payload (Ethernet padding up to 60 bytes) are ignored:
+* The parser reads only ``frame[0 .. len)``; it never writes to the frame, never
+  allocates, keeps no state (safe from any thread without the GIL).  Bytes after the IPv6 payload (Ethernet padding up to 60 bytes) are ignored:
   the ICMPv6 length comes from the IPv6 Payload Length minus the extension headers.
 
 What ndp_parse checks, in this order (the first failure is returned)
@@ -27,7 +27,7 @@ the buffer (IP6_PLEN); source not multicast (SRC_MULTICAST, RFC 4291 section 2.7
 Extension headers (RFC 8200 section 4): hop-by-hop (0, only directly after the IPv6 header,
 else EXT_HBH_POS), destination options (60) and routing (43) are skipped by their Hdr Ext
 Len ((n + 1) * 8 bytes; each must lie inside the payload, else EXT_TRUNC); at most
-``NDP_MAX_EXT`` of them (EXT_LIMIT).  A fragment header (44) is FRAGMENT: ND messages are
+``NDP_MAX_EXT`` of them (EXT_LIMIT: a bound of ours, not an RFC rule; Linux has none).  A fragment header (44) is FRAGMENT: ND messages are
 never fragmented (RFC 6980 section 5).  Any other next header (ESP, AH, no-next-header,
 TCP, ...) that is not ICMPv6 (58) is NOT_ICMPV6.
 ICMPv6: 4 bytes of header present (ICMP_TRUNC); type 133..137 (NOT_ND).  Then, per
@@ -49,6 +49,7 @@ RFC 4861 sections 6.1.1 (RS), 6.1.2 (RA), 7.1.1 (NS), 7.1.2 (NA), 8.1 (Redirect)
   RA and Redirect come from a link-local source fe80::/10 (SRC_NOT_LINKLOCAL);
   Redirect destination not multicast (REDIRECT_DST_MULTICAST) and its target is
   link-local or equal to its destination (REDIRECT_TARGET).
+On NS and NA the verdicts agree with the Linux kernel's (tests/core/test_ndp_kernel.py).
 Not checked (state the caller owns): whether the target is ours, the Redirect's current
 first-hop router, whether the NS destination is the target's solicited-node address or
 the target itself (it may legitimately be either, or any unicast address for NUD).
