@@ -15,8 +15,9 @@ Conventions for everything below
   0-7, ``lo`` = bytes 8-15, each a host-order integer of the big-endian bytes).  MAC
   addresses are passed as pointers to 6 bytes in wire order.
 * The parser reads only ``frame[0 .. len)``; it never writes to the frame, never
-  allocates, keeps no state (safe from any thread without the GIL).  Bytes after the IPv6 payload (Ethernet padding up to 60 bytes) are ignored:
-  the ICMPv6 length comes from the IPv6 Payload Length minus the extension headers.
+  allocates, keeps no state (safe from any thread without the GIL).  Bytes after the
+  IPv6 payload (Ethernet padding up to 60 bytes) are ignored: the ICMPv6 length comes
+  from the IPv6 Payload Length minus the extension headers.
 
 What ndp_parse checks, in this order (the first failure is returned)
 ----------------------------------------------------------------------
@@ -27,8 +28,8 @@ the buffer (IP6_PLEN); source not multicast (SRC_MULTICAST, RFC 4291 section 2.7
 Extension headers (RFC 8200 section 4): hop-by-hop (0, only directly after the IPv6 header,
 else EXT_HBH_POS), destination options (60) and routing (43) are skipped by their Hdr Ext
 Len ((n + 1) * 8 bytes; each must lie inside the payload, else EXT_TRUNC); at most
-``NDP_MAX_EXT`` of them (EXT_LIMIT: a bound of ours, not an RFC rule; Linux has none).  A fragment header (44) is FRAGMENT: ND messages are
-never fragmented (RFC 6980 section 5).  Any other next header (ESP, AH, no-next-header,
+``NDP_MAX_EXT`` of them (EXT_LIMIT: a bound of ours, not an RFC rule; Linux has none).
+A fragment header (44) is FRAGMENT: ND messages are never fragmented (RFC 6980 section 5).  Any other next header (ESP, AH, no-next-header,
 TCP, ...) that is not ICMPv6 (58) is NOT_ICMPV6.
 ICMPv6: 4 bytes of header present (ICMP_TRUNC); type 133..137 (NOT_ND).  Then, per
 RFC 4861 sections 6.1.1 (RS), 6.1.2 (RA), 7.1.1 (NS), 7.1.2 (NA), 8.1 (Redirect):
