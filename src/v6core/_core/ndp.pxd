@@ -29,8 +29,9 @@ Extension headers (RFC 8200 section 4): hop-by-hop (0, only directly after the I
 else EXT_HBH_POS), destination options (60) and routing (43) are skipped by their Hdr Ext
 Len ((n + 1) * 8 bytes; each must lie inside the payload, else EXT_TRUNC); at most
 ``NDP_MAX_EXT`` of them (EXT_LIMIT: a bound of ours, not an RFC rule; Linux has none).
-A fragment header (44) is FRAGMENT: ND messages are never fragmented (RFC 6980 section 5).  Any other next header (ESP, AH, no-next-header,
-TCP, ...) that is not ICMPv6 (58) is NOT_ICMPV6.
+A fragment header (44) is FRAGMENT: ND messages are never fragmented (RFC 6980 section
+5).  Any other next header (ESP, AH, no-next-header, TCP, ...) that is not ICMPv6 (58) is
+NOT_ICMPV6.
 ICMPv6: 4 bytes of header present (ICMP_TRUNC); type 133..137 (NOT_ND).  Then, per
 RFC 4861 sections 6.1.1 (RS), 6.1.2 (RA), 7.1.1 (NS), 7.1.2 (NA), 8.1 (Redirect):
   IPv6 Hop Limit 255 (HOP_LIMIT); ICMP Code 0 (CODE); ICMP length >= the fixed part:
