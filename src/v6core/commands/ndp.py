@@ -6,6 +6,7 @@ import argparse
 import json
 import re
 import sys
+from typing import Any
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -41,7 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _frames(args: argparse.Namespace) -> list[tuple[str, str]]:
     if args.frames:
         return [(f"argument {i + 1}", t) for i, t in enumerate(args.frames)]
-    blocks, cur, start = [], [], 1
+    blocks: list[tuple[str, str]] = []
+    cur: list[str] = []
+    start = 1
     for n, line in enumerate(sys.stdin.read().splitlines(), 1):
         body = line.split("#", 1)[0].strip()
         if body:
@@ -70,7 +73,7 @@ def _hex(where: str, text: str) -> bytes:
         raise ConfigError(f"{where}: not a hex frame: {what}") from None
 
 
-def _describe(f) -> dict:
+def _describe(f: Any) -> dict[str, Any]:
     from v6core._core.addr import to_text
 
     def a(v):
@@ -93,10 +96,10 @@ def _describe(f) -> dict:
                    retrans_timer=f.retrans_timer)
     if f.destination is not None:
         out["destination"] = a(f.destination)
-    opts = []
+    opts: list[dict[str, Any]] = []
     for o in f.options:
         d = bytes(o.data)
-        item = {"type": o.type, "length": len(d)}
+        item: dict[str, Any] = {"type": o.type, "length": len(d)}
         if o.type in (1, 2):
             item["lladdr"] = d[2:8].hex(":")
         elif o.type == 3:
@@ -117,7 +120,8 @@ def _describe(f) -> dict:
 def run_decode(args: argparse.Namespace) -> int:
     from v6core._core import ndp
 
-    rows, bad = [], 0
+    rows: list[dict[str, Any]] = []
+    bad = 0
     for where, text in _frames(args):
         frame = _hex(where, text)
         f = ndp.inspect(frame, ip6=args.ip6, verify_checksum=not args.no_checksum)
