@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests import netns as _netns
+from tests import nsutil as _netns
 
 
 def pytest_collection_modifyitems(config, items):

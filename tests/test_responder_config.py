@@ -7,14 +7,13 @@ import os
 import socket
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
+from tests.support import V6CORE_PATH as SRC
 from v6core.errors import ConfigError
 from v6core.responder import config, io_linux
 
-SRC = str(Path(__file__).resolve().parents[1] / "src")
 PFX = "2001:db8:f440:2:646f:636b:6572::/112"
 
 FULL = """

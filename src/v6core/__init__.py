@@ -19,6 +19,13 @@ _LAZY = {
     "ConfigError": "v6core.errors",
     "Scope": "v6core.errors",
     "PrefixTable": "v6core._core.prefix",
+    "PolicyTable": "v6core.policy",
+    "SourceAddress": "v6core.select",
+    "sort_destinations": "v6core.select",
+    "select_source": "v6core.select",
+    "explain": "v6core.select",
+    "musl_sort_key": "v6core.select",
+    "getaddrinfo": "v6core.resolve",
 }
 
 __all__ = ["__version__", *_LAZY]
@@ -46,4 +53,13 @@ if TYPE_CHECKING:
         PolicyError,
         Scope,
         V6CoreError,
+    )
+    from v6core.policy import PolicyTable
+    from v6core.resolve import getaddrinfo
+    from v6core.select import (
+        SourceAddress,
+        explain,
+        musl_sort_key,
+        select_source,
+        sort_destinations,
     )

@@ -43,14 +43,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
+    except BrokenPipeError:
+        # the reader (e.g. `| head`) went away: not an error; keep Python from
+        # complaining again when it flushes stdout at exit
+        sys.stdout = None  # type: ignore[assignment]
+        return 0
     except (V6CoreError, OSError) as exc:
         # errors about the user's input or files: one line, no traceback
         print(f"v6core {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:
-        return 0
 
 
 if __name__ == "__main__":

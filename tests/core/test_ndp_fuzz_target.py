@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.support import subprocess_env
+
 TARGET = Path(__file__).resolve().parent.parent / "fuzz" / "fuzz_ndp.py"
 
 
 def test_fuzz_target_short_run(tmp_path):
     pytest.importorskip("atheris", reason="atheris not installed (pip install atheris)")
-    env = dict(os.environ)
-    src = str(Path(__file__).resolve().parents[2] / "src")
-    env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
+    env = subprocess_env()
     r = subprocess.run([sys.executable, str(TARGET), "-runs=3000", "-seed=1",
                         f"-artifact_prefix={tmp_path}/"],
                        capture_output=True, text=True, timeout=120, env=env)

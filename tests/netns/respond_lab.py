@@ -24,13 +24,15 @@ import sys
 import time
 from pathlib import Path
 
+from tests.support import V6CORE_PATH as SRC
+
 PREFIX64 = "2001:db8:f440:2::/64"
 CPREFIX = "2001:db8:f440:2:646f:636b:6572::/112"
 RTR = "2001:db8:f440:2::1"
 HOST = "2001:db8:f440:2::2"
 HOST_CTR = "2001:db8:f440:2:646f:636b:6572:1"
 CTR = "2001:db8:f440:2:646f:636b:6572:5"
-SRC = str(Path(__file__).resolve().parents[2] / "src")
+
 CLONE_NEWNET = 0x40000000
 
 _libc = ctypes.CDLL(None, use_errno=True)

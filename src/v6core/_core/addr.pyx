@@ -9,7 +9,7 @@ leading zeros in IPv4); text output follows RFC 5952 section 4.
 
 cimport cython
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING, PyBytes_GET_SIZE
-from cpython.unicode cimport PyUnicode_Check, PyUnicode_DecodeASCII
+from cpython.unicode cimport PyUnicode_DecodeASCII
 from libc.stdint cimport uint8_t, uint32_t, uint64_t
 from libc.string cimport memchr, memcpy
 
@@ -259,7 +259,7 @@ def parse_prefix(prefix, *, bint strict=False) -> tuple:
     address is a host prefix.  Host bits are cleared, or rejected when ``strict``.
     Also accepts ``ipaddress`` networks and ``(address, length)`` pairs.
     """
-    cdef addr128_t a, m
+    cdef addr128_t a
     cdef int plen, maxlen
     cdef str text, addr_text, len_text
     if isinstance(prefix, (ipaddress.IPv4Network, ipaddress.IPv6Network)):

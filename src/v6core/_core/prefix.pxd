@@ -1,15 +1,14 @@
 # cython: language_level=3
 """Longest-prefix match over an immutable table of IPv6 (and IPv4-mapped) prefixes."""
 
-from libc.stdint cimport uint32_t, uint64_t, int64_t
+from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
 from v6core._core.types cimport addr128_t
 
 cdef class PrefixTable:
     # Disjoint intervals covering the whole address space, sorted: interval i runs from
-    # (_hi[i], _lo[i]) to the next start, and maps to _val[i] (-1 = no prefix).
+    # _key[i] to the next start, and maps to _val[i] (-1 = no prefix).
     cdef object _arrays            # keeps the numpy buffers below alive
-    cdef const uint64_t *_hi
-    cdef const uint64_t *_lo
+    cdef const addr128_t *_key     # interval starts, hi and lo side by side (one cache line)
     cdef const int64_t *_val
     cdef Py_ssize_t _m
     # Bucket index over bits [_shift, _shift + _bits) of starts[1 .. m-1].
@@ -21,4 +20,5 @@ cdef class PrefixTable:
 
     cdef int64_t lookup_c(self, addr128_t a) noexcept nogil
     cdef _build(self)
-    cdef object _build_index(self, object hi, object lo)
+    cdef object _build_index(self)
+    cdef void lookup_block(self, const uint8_t *rows, Py_ssize_t n, int64_t *out) noexcept nogil

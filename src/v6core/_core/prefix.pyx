@@ -17,13 +17,23 @@ cimport numpy as cnp
 import numpy as np
 
 from v6core._core.types cimport (
-    addr128_t, addr_load, addr_lt, addr_common_len, addr_mask
+    addr128_t, addr_load, addr_lt, addr_common_len
 )
 from v6core._core.addr cimport addr_from_object, addr_to_str
 from v6core._core.addr import parse_prefix
 from v6core.errors import AddressError
 
 cnp.import_array()
+
+cdef extern from *:
+    """
+    #if defined(__GNUC__)
+    #define V6_PREFETCH(p) __builtin_prefetch((const void *)(p))
+    #else
+    #define V6_PREFETCH(p) ((void)0)
+    #endif
+    """
+    void prefetch "V6_PREFETCH"(const void *p) noexcept nogil
 
 cdef object _MAXV = (1 << 63) - 1
 cdef object _ALL = (1 << 128) - 1
@@ -120,12 +130,12 @@ cdef class PrefixTable:
                 ms.append(s)
                 mv.append(v)
         m = len(ms)
-        hi = np.array([s >> 64 for s in ms], dtype=np.uint64)
-        lo = np.array([s & 0xFFFFFFFFFFFFFFFF for s in ms], dtype=np.uint64)
+        key = np.empty((m, 2), dtype=np.uint64)
+        key[:, 0] = [s >> 64 for s in ms]
+        key[:, 1] = [s & 0xFFFFFFFFFFFFFFFF for s in ms]
         val = np.array(mv, dtype=np.int64)
         self._m = m
-        self._hi = <const uint64_t *>cnp.PyArray_DATA(hi)
-        self._lo = <const uint64_t *>cnp.PyArray_DATA(lo)
+        self._key = <const addr128_t *>cnp.PyArray_DATA(key)
         self._val = <const int64_t *>cnp.PyArray_DATA(val)
         self._bits = 0
         self._shift = 0
@@ -135,22 +145,19 @@ cdef class PrefixTable:
             first = _to_addr(ms[1])
             last = _to_addr(ms[m - 1])
             self._shift = min(addr_common_len(first, last), 128 - self._bits)
-            idx = self._build_index(hi, lo)
+            idx = self._build_index()
         self._idx = <const uint32_t *>cnp.PyArray_DATA(idx)
-        self._arrays = (hi, lo, val, idx)
+        self._arrays = (key, val, idx)
 
-    cdef object _build_index(self, object hi, object lo):
+    cdef object _build_index(self):
         cdef Py_ssize_t nb = 1 << self._bits
         cdef cnp.ndarray idx = np.empty(nb + 1, dtype=np.uint32)
         cdef uint32_t *ip = <uint32_t *>cnp.PyArray_DATA(idx)
         cdef Py_ssize_t i = 1, b
-        cdef addr128_t a
         # idx[b] = first i in [1, m) whose window is >= b (m if none)
         for b in range(nb + 1):
             while i < self._m:
-                a.hi = self._hi[i]
-                a.lo = self._lo[i]
-                if _window(a, self._shift, self._bits) >= b:
+                if _window(self._key[i], self._shift, self._bits) >= b:
                     break
                 i += 1
             ip[b] = <uint32_t>i
@@ -159,32 +166,71 @@ cdef class PrefixTable:
     @cython.boundscheck(False)
     cdef int64_t lookup_c(self, addr128_t a) noexcept nogil:
         cdef Py_ssize_t lo, hi, mid, m = self._m
-        cdef addr128_t s
+        cdef const addr128_t *key = self._key
         cdef uint32_t b
         if m == 1:
             return self._val[0]
-        s.hi = self._hi[1]
-        s.lo = self._lo[1]
-        if addr_lt(a, s):
+        if addr_lt(a, key[1]):
             return self._val[0]
-        s.hi = self._hi[m - 1]
-        s.lo = self._lo[m - 1]
-        if not addr_lt(a, s):
+        if not addr_lt(a, key[m - 1]):
             return self._val[m - 1]
-        # starts[1] <= a < starts[m-1]: a shares their first _shift bits
+        # key[1] <= a < key[m-1]: a shares their first _shift bits
         b = _window(a, self._shift, self._bits)
         lo = self._idx[b] - 1
         hi = self._idx[b + 1]
         if hi > m - 1:
             hi = m - 1
-        # invariant: starts[lo] <= a < starts[hi]
+        # invariant: key[lo] <= a < key[hi]
         while hi - lo > 1:
             mid = (lo + hi) >> 1
-            if self._hi[mid] < a.hi or (self._hi[mid] == a.hi and self._lo[mid] <= a.lo):
-                lo = mid
-            else:
+            if addr_lt(a, key[mid]):
                 hi = mid
+            else:
+                lo = mid
         return self._val[lo]
+
+    @cython.boundscheck(False)
+    cdef void lookup_block(self, const uint8_t *rows, Py_ssize_t n, int64_t *out) noexcept nogil:
+        """Look up ``n`` (at most 32) packed rows, in stages over the whole block so that
+        the memory loads of different rows overlap (each stage prefetches the next's)."""
+        cdef addr128_t a[32]
+        cdef Py_ssize_t lo[32]
+        cdef Py_ssize_t hi[32]
+        cdef uint32_t bk[32]
+        cdef Py_ssize_t i, mid, m = self._m
+        cdef const addr128_t *key = self._key
+        cdef bint pending = False
+        for i in range(n):
+            a[i] = addr_load(rows + 16 * i)
+            if m == 1 or addr_lt(a[i], key[1]):
+                lo[i] = 0
+                hi[i] = 0
+            elif not addr_lt(a[i], key[m - 1]):
+                lo[i] = m - 1
+                hi[i] = m - 1
+            else:
+                bk[i] = _window(a[i], self._shift, self._bits)
+                prefetch(&self._idx[bk[i]])
+                hi[i] = -1
+                pending = True
+        if pending:
+            for i in range(n):
+                if hi[i] == -1:
+                    lo[i] = self._idx[bk[i]] - 1
+                    hi[i] = self._idx[bk[i] + 1]
+                    if hi[i] > m - 1:
+                        hi[i] = m - 1
+                    prefetch(&key[(lo[i] + hi[i]) >> 1])
+            for i in range(n):
+                while hi[i] - lo[i] > 1:
+                    mid = (lo[i] + hi[i]) >> 1
+                    if addr_lt(a[i], key[mid]):
+                        hi[i] = mid
+                    else:
+                        lo[i] = mid
+                prefetch(&self._val[lo[i]])
+        for i in range(n):
+            out[i] = self._val[lo[i]]
 
     def __len__(self):
         return len(self.prefixes)
@@ -241,9 +287,13 @@ cdef class PrefixTable:
             raise ValueError(f"out: expected {n} elements, got {o.shape[0]}")
         if n == 0:
             return out
+        cdef Py_ssize_t step
         with nogil:
-            for i in range(n):
-                o[i] = self.lookup_c(addr_load(&addresses[i, 0]))
+            i = 0
+            while i < n:
+                step = n - i if n - i < 32 else 32
+                self.lookup_block(&addresses[i, 0], step, &o[i])
+                i += step
         return out
 
     @property

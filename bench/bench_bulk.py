@@ -1,0 +1,246 @@
+"""Bulk ordering benchmarks: musl keys, grouped ordering, and ``v6core simulate``.
+
+Peers in the same run: a plain C loop (bench/musl_keys.c, built here with ``cc -O2``)
+and a pure-Python ``ipaddress`` implementation of the same key.  Every benchmark checks
+its answer.  Run:
+
+    PYTHONPATH=src python -m pytest bench/bench_bulk.py --benchmark-only
+
+``V6CORE_BENCH_ROWS`` (default 10_000_000) sets the row count; ``V6CORE_BENCH_LOOKUPS``
+(default 10_000_000) the lookups of the simulate benchmark.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ipaddress
+import os
+import shutil
+import subprocess
+import time
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from v6core import simulate as sim
+from v6core._core import bulk
+
+ROWS = int(os.environ.get("V6CORE_BENCH_ROWS", 10_000_000))
+LOOKUPS = int(os.environ.get("V6CORE_BENCH_LOOKUPS", 10_000_000))
+PY_ROWS = min(ROWS, 20_000)
+HERE = os.path.dirname(os.path.abspath(__file__))
+RESULTS: dict[str, float] = {}
+
+
+# ---------------------------------------------------------------- data
+
+_PREFIXES = [  # (first 8 bytes as int, bits of host part in the high half, weight)
+    (0x20010DB800000000, 32, 0.35),   # global
+    (0x2001000000000000, 32, 0.05),   # Teredo
+    (0x2002000000000000, 48, 0.05),   # 6to4
+    (0xFD00000000000000, 56, 0.15),   # ULA
+    (0xFE80000000000000, 0, 0.05),    # link-local
+    (0x0000000000000000, 0, 0.35),    # IPv4-mapped (low half set below)
+]
+
+
+def make_rows(n: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """dst, src, flags, pos: a mix of address kinds; sources share a random prefix."""
+    rng = np.random.default_rng(seed)
+    w = np.array([p[2] for p in _PREFIXES])
+    kind = rng.choice(len(_PREFIXES), n, p=w / w.sum())
+    base = np.array([p[0] for p in _PREFIXES], dtype=np.uint64)[kind]
+    bits = np.array([p[1] for p in _PREFIXES], dtype=np.uint64)[kind]
+    rnd = rng.integers(0, 1 << 63, n, dtype=np.uint64)
+    mask = np.where(bits > 0, (np.uint64(1) << bits) - np.uint64(1), np.uint64(0))
+    hi = base | (rnd & mask)
+    lo = rng.integers(0, 1 << 63, n, dtype=np.uint64)
+    v4 = kind == len(_PREFIXES) - 1
+    lo[v4] = np.uint64(0xFFFF00000000) | (lo[v4] & np.uint64(0xFFFFFFFF))
+    dst = np.empty((n, 16), np.uint8)
+    dst[:, :8] = hi.astype(">u8").view(np.uint8).reshape(n, 8)
+    dst[:, 8:] = lo.astype(">u8").view(np.uint8).reshape(n, 8)
+    # source: keep a random number of leading bytes of the destination
+    keep = rng.integers(0, 17, n)
+    src = rng.integers(0, 256, (n, 16), dtype=np.uint8)
+    cols = np.arange(16)
+    same = cols[None, :] < keep[:, None]
+    src[same] = dst[same]
+    src[v4, :12] = dst[v4, :12]                  # IPv4 rows get an IPv4 source
+    flags = (rng.random(n) < 0.9).astype(np.uint8)  # FLAG_USABLE on 90 %
+    pos = (np.arange(n) % 4).astype(np.uint8)
+    return dst, src, flags, pos
+
+
+@pytest.fixture(scope="module")
+def rows():
+    return make_rows(ROWS)
+
+
+@pytest.fixture(scope="module")
+def reference(rows):
+    dst, src, flags, pos = rows
+    return bulk.musl_keys(dst, src, flags, pos, threads=1)
+
+
+# ---------------------------------------------------------------- peers
+
+_TABLE = [(ipaddress.IPv6Network("::1/128"), 50, 0),
+          (ipaddress.IPv6Network("::ffff:0:0/96"), 35, 4),
+          (ipaddress.IPv6Network("2002::/16"), 30, 2),
+          (ipaddress.IPv6Network("2001::/32"), 5, 5),
+          (ipaddress.IPv6Network("fc00::/7"), 3, 13),
+          (ipaddress.IPv6Network("::/0"), 40, 1)]
+_LOOP = ipaddress.IPv6Address("::1")
+
+
+def _policy(a):
+    for net, prec, label in _TABLE:
+        if a in net:
+            return prec, label
+    raise AssertionError("::/0 matches everything")
+
+
+def _scope(a):
+    if a.is_multicast:
+        return a.packed[1] & 15
+    if a.is_link_local or a == _LOOP:
+        return 2
+    if a.is_site_local:
+        return 5
+    return 14
+
+
+def python_musl_keys(dst, src, flags, pos):
+    """musl's key with the ipaddress module, one row at a time."""
+    out = []
+    for d16, s16, f, i in zip(dst.tolist(), src.tolist(), flags.tolist(), pos.tolist(),
+                              strict=True):
+        d = ipaddress.IPv6Address(bytes(d16))
+        prec, label = _policy(d)
+        dscope = _scope(d)
+        key = 0
+        if f & 1:
+            s = ipaddress.IPv6Address(bytes(s16))
+            key |= 1 << 30
+            if _scope(s) == dscope:
+                key |= 1 << 29
+            if _policy(s)[1] == label:
+                key |= 1 << 28
+            key |= (128 - (int(d) ^ int(s)).bit_length()) << 8
+        key |= prec << 20 | (15 - dscope) << 16 | (48 - i)
+        out.append(key)
+    return out
+
+
+@pytest.fixture(scope="module")
+def c_loop(tmp_path_factory):
+    cc = shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc")
+    if cc is None:
+        pytest.skip("no C compiler for the C-loop peer")
+    so = tmp_path_factory.mktemp("cpeer") / "musl_keys.so"
+    subprocess.run([cc, "-O2", "-shared", "-fPIC", "-o", str(so),
+                    os.path.join(HERE, "musl_keys.c")], check=True)
+    lib = ctypes.CDLL(str(so))
+    fn = lib.musl_keys
+    fn.restype = None
+    fn.argtypes = [ctypes.c_void_p] * 5 + [ctypes.c_size_t]
+    return fn
+
+
+# ---------------------------------------------------------------- musl keys
+
+def test_musl_keys_python_peer(benchmark, rows, reference):
+    dst, src, flags, pos = (a[:PY_ROWS] for a in rows)
+    got = benchmark.pedantic(python_musl_keys, args=(dst, src, flags, pos), rounds=1,
+                             iterations=1)
+    assert got == reference[:PY_ROWS].tolist()
+    rate = PY_ROWS / benchmark.stats.stats.min
+    RESULTS["python"] = rate
+    benchmark.extra_info.update(rows=PY_ROWS, keys_per_s=rate)
+
+
+def test_musl_keys_c_loop_peer(benchmark, rows, reference, c_loop):
+    dst, src, flags, pos = rows
+    out = np.empty(ROWS, np.uint32)
+
+    def run():
+        c_loop(dst.ctypes.data, src.ctypes.data, flags.ctypes.data, pos.ctypes.data,
+               out.ctypes.data, ROWS)
+    benchmark.pedantic(run, rounds=3, iterations=1)
+    assert np.array_equal(out, reference)
+    rate = ROWS / benchmark.stats.stats.min
+    RESULTS["c"] = rate
+    benchmark.extra_info.update(rows=ROWS, keys_per_s=rate)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_musl_keys_bulk(benchmark, rows, reference, threads):
+    dst, src, flags, pos = rows
+    out = np.empty(ROWS, np.uint32)
+    benchmark.pedantic(bulk.musl_keys, args=(dst, src, flags, pos),
+                       kwargs={"out": out, "threads": threads}, rounds=5, iterations=1)
+    assert np.array_equal(out, reference)
+    rate = ROWS / benchmark.stats.stats.min
+    RESULTS[f"bulk{threads}"] = rate
+    info = {"rows": ROWS, "threads": threads, "keys_per_s": rate}
+    if "c" in RESULTS:
+        info["vs_c_loop"] = rate / RESULTS["c"]
+    if "python" in RESULTS:
+        info["vs_python"] = rate / RESULTS["python"]
+    if threads == 2 and "bulk1" in RESULTS:
+        info["vs_one_thread"] = rate / RESULTS["bulk1"]
+    # memory: what the call allocates beyond its inputs (tracemalloc sees numpy buffers)
+    tracemalloc.start()
+    bulk.musl_keys(dst, src, flags, pos, threads=threads)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    inputs = dst.nbytes + src.nbytes + flags.nbytes + pos.nbytes
+    info.update(input_bytes=inputs, peak_alloc_bytes=peak, peak_over_input=peak / inputs)
+    assert peak < inputs                   # only the (N,) uint32 output
+    benchmark.extra_info.update(info)
+
+
+# ---------------------------------------------------------------- grouped ordering
+
+@pytest.mark.parametrize("flavor", bulk.FLAVORS)
+def test_order_groups(benchmark, rows, flavor):
+    dst, src, flags, _ = rows
+    n = min(ROWS, 4_000_000)
+    dst, src, flags = dst[:n], src[:n], flags[:n]
+    offsets = np.arange(0, n + 1, 4, dtype=np.int64)
+    res = benchmark.pedantic(bulk.order_groups, args=(dst, src, flags),
+                             kwargs={"offsets": offsets, "flavor": flavor,
+                                     "want_order": False}, rounds=2, iterations=1)
+    # check a sample of groups against the per-call API
+    from v6core import sort_destinations
+    from v6core._core.addr import to_text_many
+    for g in range(0, n // 4, max(1, n // 4 // 300)):
+        lo = 4 * g
+        s = [to_text_many(src[r:r + 1])[0] if flags[r] else None for r in range(lo, lo + 4)]
+        ordered = sort_destinations([bytes(x) for x in dst[lo:lo + 4]], s, flavor=flavor)
+        assert bytes(dst[res.first[g]]) == ordered[0], g
+    rate = n / benchmark.stats.stats.min
+    benchmark.extra_info.update(rows=n, groups=n // 4, rows_per_s=rate,
+                                exact_groups=int((res.exact != 0).sum()))
+
+
+# ---------------------------------------------------------------- simulate
+
+def test_simulate_10m_lookups(benchmark):
+    ds = sim.synthetic_fleet(lookups=LOOKUPS)
+    pols = [sim.parse_policy(p) for p in ("rfc6724", "glibc", "musl")]
+    tracemalloc.start()
+    t0 = time.process_time()
+    rep = benchmark.pedantic(sim.simulate, args=(ds, pols), rounds=1, iterations=1)
+    cpu = time.process_time() - t0
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert rep.lookups == LOOKUPS
+    for s in rep.stats:
+        assert s.lookups == LOOKUPS and s.first_class.sum() == s.reachable
+    wall = benchmark.stats.stats.min
+    benchmark.extra_info.update(lookups=LOOKUPS, candidates=rep.candidates, policies=3,
+                                wall_s=wall, cpu_s=cpu, lookups_per_s=LOOKUPS / wall,
+                                peak_alloc_bytes=peak)

@@ -1,0 +1,195 @@
+# cython: language_level=3
+"""C-level destination ordering (RFC 6724 section 6) in three flavours: the contract.
+
+Everything here works on ``addr128_t`` (IPv4 carried as IPv4-mapped, RFC 4291
+section 2.5.5.2) and is ``noexcept nogil``, so the bulk numpy path can call it per row.
+An IPv4-mapped IPv6 destination (an AAAA record ``::ffff:a.b.c.d``) is therefore
+treated as IPv4, which the C libraries (that see its AF_INET6 family) do not do.
+These signatures are stable; behaviour lives in ``sortkey.pyx``.
+
+Flavours (``SK_RFC6724``, ``SK_GLIBC``, ``SK_MUSL``)
+----------------------------------------------------
+Each destination D has a source S = Source(D) (or none: "unusable"), source flags
+(``SK_F_*``), a source prefix length (``-1`` = unknown) and an interface index
+(``SK_NO_IFINDEX`` = unknown).  Precedence and label come from an ``sk_policy_t``:
+two first-match lists (rows ordered most specific first, ties in input order), which
+is exactly glibc's ``match_prefix`` and, for disjoint tables, a longest-prefix match.
+
+SK_RFC6724 (RFC 6724 section 6, section 2.1 table)
+    1 prefer usable (a source exists); 2 prefer Scope(D) == Scope(S); 3 avoid a
+    deprecated S (``SK_F_DEPRECATED``); 4 prefer home addresses, pairwise exactly as
+    written (home+care-of beats anything else; home-only beats care-of-only; all else
+    ties); 5 prefer Label(D) == Label(S); 6 higher Precedence(D); 7 prefer native
+    (``SK_F_ENCAP`` clear); 8 smaller Scope(D); 9 (only when D1, D2 are of the same family
+    and both usable) longer CommonPrefixLen(S, D): IPv6 over 128 bits capped at the source
+    prefix length, 64 when unknown (Go's net package); IPv4 over its 32 bits capped at the
+    source prefix length (as an IPv4 length) when known; 10 input order.
+    Scope: RFC 6724 sections 3.1-3.2 (127/8 and 169.254/16 link-local, other IPv4 global).
+    Rules 2-5 and 9 need both sources; rules 6, 8, 10 always apply.
+SK_GLIBC (glibc 2.36 sysdeps/posix/getaddrinfo.c, rfc3484_sort)
+    Same rule order, with: rule 3 counts ``SK_F_OPTIMISTIC`` as deprecated; rule 4 is
+    "home beats non-home" (``SK_F_HOME``); rule 7 compares ``SK_F_ENCAP`` only when the
+    two interface indexes differ; IPv4 scope from the policy's scopev4 list (built in:
+    169.254/16 and 127/8 -> 2, else 14; gai.conf scopev4 replaces it); rule 9 for
+    IPv6 is the full 128-bit CommonPrefixLen (glibc's fls over the first differing
+    32-bit word is equivalent), for IPv4 ``clz32(D ^ S)`` only when D is inside S's
+    on-link subnet (S's prefix length; an unknown length is glibc's "not found" 0,
+    whose ``0xffffffff << 32`` is all ones on x86, so only D == S counts) and 0 otherwise.
+    The sort is glibc 2.36's qsort_r (top-down merge sort, n1 = n / 2, left wins ties),
+    which matters because rule 9's same-family condition makes the comparison
+    non-transitive when an IPv4 and an IPv6 destination tie on rules 1-8.
+SK_MUSL (musl 1.2.x src/network/lookup_name.c)
+    One 31-bit key per destination, sorted descending (``musl_key``).  No rules 3, 4, 7.
+    Every IPv4 address is global scope.  CommonPrefixLen over all 128 bits of the
+    IPv4-mapped forms.  No sort at all for fewer than two results or all-IPv4 results
+    (``musl_skip_sort``); at most ``MUSL_MAXADDRS`` results.
+
+musl key (``musl_key``), bit for bit as lookup_name.c builds it::
+
+    bit 30      DAS_USABLE         connect() succeeded (a source exists)
+    bit 29      DAS_MATCHINGSCOPE  Scope(D) == Scope(S)            (only when usable)
+    bit 28      DAS_MATCHINGLABEL  Label(D) == Label(S)            (only when usable)
+    bits 20-27  Precedence(D)      (DAS_PREC_SHIFT)
+    bits 16-19  15 - Scope(D)      (DAS_SCOPE_SHIFT)
+    bits 8-15   CommonPrefixLen(S, D), 0..128 (DAS_PREFIX_SHIFT; 0 when unusable)
+    bits 0-7    MUSL_MAXADDRS - index (DAS_ORDER_SHIFT)
+
+Wide key for SK_RFC6724 / SK_GLIBC (``sk_wide_key``, uint64, larger is preferred),
+covering rules 1-8 only::
+
+    bit 62      rule 1  usable
+    bit 61      rule 2  Scope(D) == Scope(S)
+    bit 60      rule 3  S not deprecated (glibc: nor optimistic)
+    bits 58-59  rule 4  rank: glibc home=1 else 0; rfc6724 home+care-of=3, home=2,
+                        neither=1, care-of=0 (a total order extending the pairwise rule)
+    bit 57      rule 5  Label(D) == Label(S)
+    bits 25-56  rule 6  Precedence(D) (0 .. 2**31-1)
+    bit 24      rule 7  native (SK_F_ENCAP clear)
+    bits 20-23  rule 8  15 - Scope(D)
+    bits 0-19   zero
+
+Bits 59-61 and 57, 24 are zero when the destination is unusable.  Rule 9's value is
+``sk_cpl`` (compared only within one family) and rule 10 is the input index.  Sorting
+rows by (wide key desc, cpl desc, index asc) equals the flavour's order whenever every
+IPv4/IPv6 pair differs in its wide key, which is the usual case (IPv6 and IPv4 differ in
+precedence); ``sk_sort`` is exact always.
+"""
+
+from libc.stdint cimport uint8_t, uint32_t, uint64_t, int32_t
+from v6core._core.types cimport addr128_t
+
+
+cdef enum:
+    SK_RFC6724 = 0
+    SK_GLIBC = 1
+    SK_MUSL = 2
+
+# source flags (sk_row_t.flags)
+cdef enum:
+    SK_F_USABLE = 0x01        # a source exists: the destination is reachable (rule 1)
+    SK_F_DEPRECATED = 0x02    # preferred lifetime 0 (RFC 4862 section 5.5.4; rule 3)
+    SK_F_HOME = 0x04          # home address (RFC 6275; rule 4)
+    SK_F_CAREOF = 0x08        # care-of address (RFC 6275; rule 4)
+    SK_F_TEMPORARY = 0x10     # RFC 8981 temporary address (source rule 7 only)
+    SK_F_ENCAP = 0x20         # reached through an encapsulating mechanism (rule 7)
+    SK_F_OPTIMISTIC = 0x40    # RFC 4429 optimistic (glibc counts it as deprecated)
+
+cdef enum:
+    MUSL_MAXADDRS = 48
+    DAS_USABLE = 0x40000000
+    DAS_MATCHINGSCOPE = 0x20000000
+    DAS_MATCHINGLABEL = 0x10000000
+    DAS_PREC_SHIFT = 20
+    DAS_SCOPE_SHIFT = 16
+    DAS_PREFIX_SHIFT = 8
+    DAS_ORDER_SHIFT = 0
+
+cdef enum:
+    SK_NO_IFINDEX = 0xffffffff
+    SK_NO_LABEL = -1          # label of an address no row matches (matches nothing else)
+
+# wide key fields
+cdef enum:
+    SK_K_USABLE = 62
+    SK_K_SCOPE_MATCH = 61
+    SK_K_NOT_DEPRECATED = 60
+    SK_K_HOME = 58
+    SK_K_LABEL_MATCH = 57
+    SK_K_PREC = 25
+    SK_K_NATIVE = 24
+    SK_K_SCOPE = 20
+
+
+ctypedef struct sk_prefix_t:
+    uint64_t hi              # prefix, host bits clear (addr128_t halves)
+    uint64_t lo
+    int32_t plen             # 0..128
+    int32_t val              # precedence or label
+
+
+ctypedef struct sk_scope4_t:
+    uint32_t addr            # IPv4 network, host byte order, host bits clear
+    uint32_t mask            # host byte order
+    int32_t scope
+
+
+ctypedef struct sk_policy_t:
+    const sk_prefix_t *prec  # first match wins
+    int nprec
+    const sk_prefix_t *label
+    int nlabel
+    const sk_scope4_t *scope4  # glibc IPv4 scopes, first match wins; nscope4 == 0: RFC 6724 3.2
+    int nscope4
+    int32_t prec_default     # when no row matches
+    int32_t label_default
+
+
+ctypedef struct sk_row_t:
+    # inputs
+    addr128_t dst
+    addr128_t src            # ignored unless flags & SK_F_USABLE
+    uint32_t flags           # SK_F_*
+    int32_t src_plen         # source prefix length as in the kernel (IPv4: 0..32), -1 unknown
+    uint32_t ifindex         # SK_NO_IFINDEX when unknown
+    uint32_t index           # position in the input (rule 10)
+    # derived by sk_fill_row
+    int32_t dprec
+    int32_t dlabel
+    int32_t slabel
+    int32_t dscope
+    int32_t sscope
+    int32_t cpl              # the flavour's rule-9 value
+    uint64_t key             # sk_wide_key (rfc6724/glibc) or musl_key (musl)
+
+
+cdef class CompiledPolicy:
+    """Owns the C arrays behind ``pol``; build one per policy table and flavour."""
+    cdef sk_policy_t pol
+    cdef object _keep        # the bytes objects the pointers in ``pol`` point into
+    cdef readonly tuple precedence_rows   # ((16 bytes, plen, value), ...) in match order
+    cdef readonly tuple label_rows
+    cdef readonly tuple scope4_rows       # ((addr32, mask32, scope), ...)
+
+
+cdef int32_t sk_precedence(const sk_policy_t *pol, addr128_t a) noexcept nogil
+cdef int32_t sk_label(const sk_policy_t *pol, addr128_t a) noexcept nogil
+cdef int32_t sk_scope(int flavor, const sk_policy_t *pol, addr128_t a) noexcept nogil
+cdef int32_t sk_cpl(int flavor, addr128_t src, addr128_t dst, int32_t src_plen) noexcept nogil
+cdef uint32_t musl_key(const sk_policy_t *pol, addr128_t dst, addr128_t src, bint usable,
+                       int index) noexcept nogil
+cdef bint musl_skip_sort(const sk_row_t *rows, Py_ssize_t n) noexcept nogil
+cdef uint64_t sk_wide_key(int flavor, const sk_policy_t *pol, addr128_t dst, addr128_t src,
+                          uint32_t flags) noexcept nogil
+cdef void sk_fill_row(int flavor, const sk_policy_t *pol, sk_row_t *row) noexcept nogil
+cdef int sk_decide(int flavor, const sk_row_t *a, const sk_row_t *b) noexcept nogil
+cdef void sk_sort(int flavor, const sk_row_t *rows, Py_ssize_t n, uint32_t *order,
+                  uint32_t *tmp) noexcept nogil
+
+
+cdef class SourceAddress:
+    """A candidate or chosen source address with its RFC 6724 attributes (see sortkey.pyx)."""
+    cdef addr128_t _a
+    cdef uint32_t _flags          # SK_F_* without SK_F_USABLE
+    cdef int32_t _plen            # -1 unknown
+    cdef uint32_t _ifindex        # SK_NO_IFINDEX unknown
+    cdef object _text             # the address as given, for repr

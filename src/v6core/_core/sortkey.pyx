@@ -1,0 +1,787 @@
+# cython: language_level=3
+"""Destination ordering keys and sorts for RFC 6724, glibc 2.36 and musl 1.2.x.
+
+See ``sortkey.pxd`` for the exact rule set of each flavour and the key layouts.  This
+module is arithmetic only: no I/O, no policy files.  Addresses are ``addr128_t``
+(IPv4 as IPv4-mapped); precedence/label/scope values are plain integers.
+"""
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+from cpython.mem cimport PyMem_Malloc, PyMem_Free
+from libc.stdint cimport uint8_t, uint32_t, uint64_t, int32_t
+
+from v6core._core.types cimport (
+    addr128_t, addr_load, addr_store, addr_common_len, addr_is_v4mapped, addr_v4, addr_scope,
+    V6_CLZ64,
+)
+from v6core._core.addr cimport addr_from_object, addr_to_str
+from v6core.errors import AddressError
+
+cdef object _FLAVORS = {"rfc6724": SK_RFC6724, "glibc": SK_GLIBC, "musl": SK_MUSL}
+FLAVORS = ("rfc6724", "glibc", "musl")
+RFC6724 = SK_RFC6724
+GLIBC = SK_GLIBC
+MUSL = SK_MUSL
+MAXADDRS = MUSL_MAXADDRS
+NO_LABEL = SK_NO_LABEL
+F_DEPRECATED = SK_F_DEPRECATED
+F_HOME = SK_F_HOME
+F_CAREOF = SK_F_CAREOF
+F_TEMPORARY = SK_F_TEMPORARY
+F_ENCAP = SK_F_ENCAP
+F_OPTIMISTIC = SK_F_OPTIMISTIC
+
+
+def flavor_code(flavor) -> int:
+    """The integer code of a flavour name ("rfc6724", "glibc" or "musl")."""
+    try:
+        return _FLAVORS[flavor]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown flavor {flavor!r}: expected one of rfc6724, glibc, musl") \
+            from None
+
+
+# ------------------------------------------------------------------ policy lookups
+
+cdef inline int32_t _first_match(const sk_prefix_t *rows, int n, addr128_t a,
+                                 int32_t dflt) noexcept nogil:
+    cdef int i
+    for i in range(n):
+        if addr_common_len(a, addr128_t(rows[i].hi, rows[i].lo)) >= rows[i].plen:
+            return rows[i].val
+    return dflt
+
+
+cdef int32_t sk_precedence(const sk_policy_t *pol, addr128_t a) noexcept nogil:
+    """Precedence(a) (RFC 6724 section 2.1): the value of the first matching row."""
+    return _first_match(pol.prec, pol.nprec, a, pol.prec_default)
+
+
+cdef int32_t sk_label(const sk_policy_t *pol, addr128_t a) noexcept nogil:
+    """Label(a) (RFC 6724 section 2.1): the value of the first matching row."""
+    return _first_match(pol.label, pol.nlabel, a, pol.label_default)
+
+
+cdef int32_t sk_scope(int flavor, const sk_policy_t *pol, addr128_t a) noexcept nogil:
+    """Scope(a), RFC 6724 section 3.1 values, by the flavour's rules for IPv4."""
+    cdef uint32_t v4
+    cdef int i
+    if flavor == SK_MUSL:
+        return addr_scope(a, True)
+    if addr_is_v4mapped(a) and pol.nscope4 > 0:
+        v4 = addr_v4(a)
+        for i in range(pol.nscope4):
+            if (v4 & pol.scope4[i].mask) == pol.scope4[i].addr:
+                return pol.scope4[i].scope
+        return 14   # unreachable with a catch-all row; glibc appends one
+    return addr_scope(a, False)
+
+
+cdef inline int32_t _clz32(uint32_t x) noexcept nogil:
+    return 32 if x == 0 else V6_CLZ64(<uint64_t>x) - 32
+
+
+cdef int32_t sk_cpl(int flavor, addr128_t src, addr128_t dst, int32_t src_plen) noexcept nogil:
+    """The flavour's rule-9 CommonPrefixLen(src, dst) (RFC 6724 section 2.2).
+
+    ``src_plen`` is the source's prefix length as the kernel reports it (IPv4: 0..32),
+    -1 when unknown.  Only values of destinations of one family are comparable.
+    """
+    cdef int32_t n
+    cdef uint32_t s4, d4, m
+    if flavor == SK_MUSL:
+        return addr_common_len(src, dst)
+    if addr_is_v4mapped(dst):
+        if not addr_is_v4mapped(src):
+            return 0
+        s4 = addr_v4(src)
+        d4 = addr_v4(dst)
+        if flavor == SK_GLIBC:
+            # glibc: 0xffffffffu << (32 - prefixlen); a shift by 32 is one by 0 on x86
+            if src_plen <= 0 or src_plen >= 32:
+                m = 0xffffffffU
+            else:
+                m = 0xffffffffU << (32 - src_plen)
+            if (s4 & m) != (d4 & m):
+                return 0
+            return _clz32(s4 ^ d4)
+        n = _clz32(s4 ^ d4)
+        if 0 <= src_plen < n:
+            n = src_plen
+        return n
+    n = addr_common_len(src, dst)
+    if flavor == SK_GLIBC:
+        return n
+    if src_plen < 0:
+        return n if n < 64 else 64
+    return n if n < src_plen else src_plen
+
+
+cdef uint32_t musl_key(const sk_policy_t *pol, addr128_t dst, addr128_t src, bint usable,
+                       int index) noexcept nogil:
+    """musl 1.2.x's 31-bit sort key (lookup_name.c), bit for bit; see sortkey.pxd."""
+    cdef int32_t dscope = addr_scope(dst, True)
+    cdef int32_t dprec = sk_precedence(pol, dst)
+    cdef uint32_t key = 0
+    cdef int32_t plen = 0
+    if usable:
+        key |= DAS_USABLE
+        if dscope == addr_scope(src, True):
+            key |= DAS_MATCHINGSCOPE
+        if sk_label(pol, dst) == sk_label(pol, src):
+            key |= DAS_MATCHINGLABEL
+        plen = addr_common_len(src, dst)
+    key |= (<uint32_t>dprec) << DAS_PREC_SHIFT
+    key |= (<uint32_t>(15 - dscope)) << DAS_SCOPE_SHIFT
+    key |= (<uint32_t>plen) << DAS_PREFIX_SHIFT
+    key |= (<uint32_t>(MUSL_MAXADDRS - index)) << DAS_ORDER_SHIFT
+    return key
+
+
+cdef bint musl_skip_sort(const sk_row_t *rows, Py_ssize_t n) noexcept nogil:
+    """musl returns results unsorted when there are fewer than two or all are IPv4."""
+    cdef Py_ssize_t i
+    if n < 2:
+        return True
+    for i in range(n):
+        if not addr_is_v4mapped(rows[i].dst):
+            return False
+    return True
+
+
+cdef inline int _rfc_home_rank(uint32_t f) noexcept nogil:
+    cdef bint h = (f & SK_F_HOME) != 0
+    cdef bint c = (f & SK_F_CAREOF) != 0
+    if h and c:
+        return 3
+    if h:
+        return 2
+    if c:
+        return 0
+    return 1
+
+
+cdef uint64_t sk_wide_key(int flavor, const sk_policy_t *pol, addr128_t dst, addr128_t src,
+                          uint32_t flags) noexcept nogil:
+    """Rules 1-8 as one uint64 (larger is preferred); layout in sortkey.pxd."""
+    cdef uint64_t key = 0
+    cdef int32_t dscope = sk_scope(flavor, pol, dst)
+    cdef uint32_t dep = SK_F_DEPRECATED
+    if flavor == SK_GLIBC:
+        dep |= SK_F_OPTIMISTIC
+    if flags & SK_F_USABLE:
+        key |= (<uint64_t>1) << SK_K_USABLE
+        if dscope == sk_scope(flavor, pol, src):
+            key |= (<uint64_t>1) << SK_K_SCOPE_MATCH
+        if not (flags & dep):
+            key |= (<uint64_t>1) << SK_K_NOT_DEPRECATED
+        if flavor == SK_GLIBC:
+            if flags & SK_F_HOME:
+                key |= (<uint64_t>1) << SK_K_HOME
+        else:
+            key |= (<uint64_t>_rfc_home_rank(flags)) << SK_K_HOME
+        if sk_label(pol, dst) == sk_label(pol, src):
+            key |= (<uint64_t>1) << SK_K_LABEL_MATCH
+        if not (flags & SK_F_ENCAP):
+            key |= (<uint64_t>1) << SK_K_NATIVE
+    key |= (<uint64_t>(<uint32_t>sk_precedence(pol, dst) & 0x7fffffffU)) << SK_K_PREC
+    key |= (<uint64_t>(15 - dscope) & 0xf) << SK_K_SCOPE
+    return key
+
+
+cdef void sk_fill_row(int flavor, const sk_policy_t *pol, sk_row_t *row) noexcept nogil:
+    """Compute the derived fields of ``row`` from its inputs."""
+    cdef bint usable = (row.flags & SK_F_USABLE) != 0
+    row.dprec = sk_precedence(pol, row.dst)
+    row.dlabel = sk_label(pol, row.dst)
+    row.dscope = sk_scope(flavor, pol, row.dst)
+    if usable:
+        row.slabel = sk_label(pol, row.src)
+        row.sscope = sk_scope(flavor, pol, row.src)
+        row.cpl = sk_cpl(flavor, row.src, row.dst, row.src_plen)
+    else:
+        row.slabel = SK_NO_LABEL
+        row.sscope = -1
+        row.cpl = 0
+    if flavor == SK_MUSL:
+        row.key = musl_key(pol, row.dst, row.src, usable, <int>row.index)
+    else:
+        row.key = sk_wide_key(flavor, pol, row.dst, row.src, row.flags)
+
+
+cdef int sk_decide(int flavor, const sk_row_t *a, const sk_row_t *b) noexcept nogil:
+    """Compare two filled rows: -rule if ``a`` goes first, +rule if ``b`` does, 0 if equal.
+
+    ``rule`` is the RFC 6724 section 6 rule (1-10) that decided.  For SK_MUSL the
+    "rule" is the highest musl key field that differs (1, 2, 5, 6, 8, 9 or 10).
+    """
+    cdef uint32_t fa = a.flags, fb = b.flags, dep
+    cdef bint ua = (fa & SK_F_USABLE) != 0
+    cdef bint ub = (fb & SK_F_USABLE) != 0
+    cdef int ra, rb
+    cdef uint64_t x
+    if flavor == SK_MUSL:
+        x = a.key ^ b.key
+        if x == 0:
+            return 0
+        if x & DAS_USABLE:
+            ra = 1
+        elif x & DAS_MATCHINGSCOPE:
+            ra = 2
+        elif x & DAS_MATCHINGLABEL:
+            ra = 5
+        elif x >> DAS_PREC_SHIFT:
+            ra = 6
+        elif x >> DAS_SCOPE_SHIFT:
+            ra = 8
+        elif x >> DAS_PREFIX_SHIFT:
+            ra = 9
+        else:
+            ra = 10
+        return -ra if a.key > b.key else ra
+    # rule 1
+    if ua != ub:
+        return -1 if ua else 1
+    if ua:
+        # rule 2
+        ra = a.dscope == a.sscope
+        rb = b.dscope == b.sscope
+        if ra != rb:
+            return -2 if ra else 2
+        # rule 3
+        dep = SK_F_DEPRECATED
+        if flavor == SK_GLIBC:
+            dep |= SK_F_OPTIMISTIC
+        ra = (fa & dep) != 0
+        rb = (fb & dep) != 0
+        if ra != rb:
+            return 3 if ra else -3
+        # rule 4
+        if flavor == SK_GLIBC:
+            ra = (fa & SK_F_HOME) != 0
+            rb = (fb & SK_F_HOME) != 0
+            if ra != rb:
+                return -4 if ra else 4
+        else:
+            ra = _rfc_home_rank(fa)
+            rb = _rfc_home_rank(fb)
+            if ra == 3 and rb != 3:
+                return -4
+            if rb == 3 and ra != 3:
+                return 4
+            if ra == 2 and rb == 0:
+                return -4
+            if rb == 2 and ra == 0:
+                return 4
+        # rule 5
+        ra = a.dlabel == a.slabel
+        rb = b.dlabel == b.slabel
+        if ra != rb:
+            return -5 if ra else 5
+    # rule 6
+    if a.dprec != b.dprec:
+        return -6 if a.dprec > b.dprec else 6
+    # rule 7
+    if ua and (flavor != SK_GLIBC or a.ifindex != b.ifindex):
+        ra = (fa & SK_F_ENCAP) == 0
+        rb = (fb & SK_F_ENCAP) == 0
+        if ra != rb:
+            return -7 if ra else 7
+    # rule 8
+    if a.dscope != b.dscope:
+        return -8 if a.dscope < b.dscope else 8
+    # rule 9
+    if ua and addr_is_v4mapped(a.dst) == addr_is_v4mapped(b.dst):
+        if a.cpl != b.cpl:
+            return -9 if a.cpl > b.cpl else 9
+    # rule 10
+    if a.index != b.index:
+        return -10 if a.index < b.index else 10
+    return 0
+
+
+cdef void _msort(int flavor, const sk_row_t *rows, uint32_t *b, Py_ssize_t n,
+                 uint32_t *tmp) noexcept nogil:
+    # glibc 2.36 stdlib/msort.c msort_with_tmp: top-down, n1 = n / 2, left wins ties
+    cdef Py_ssize_t n1, n2, i, k
+    cdef uint32_t *b1
+    cdef uint32_t *b2
+    if n <= 1:
+        return
+    n1 = n // 2
+    n2 = n - n1
+    b1 = b
+    b2 = b + n1
+    _msort(flavor, rows, b1, n1, tmp)
+    _msort(flavor, rows, b2, n2, tmp)
+    k = 0
+    while n1 > 0 and n2 > 0:
+        if sk_decide(flavor, &rows[b1[0]], &rows[b2[0]]) <= 0:
+            tmp[k] = b1[0]
+            b1 += 1
+            n1 -= 1
+        else:
+            tmp[k] = b2[0]
+            b2 += 1
+            n2 -= 1
+        k += 1
+    for i in range(n1):
+        tmp[k] = b1[i]
+        k += 1
+    for i in range(k):
+        b[i] = tmp[i]
+
+
+cdef void sk_sort(int flavor, const sk_row_t *rows, Py_ssize_t n, uint32_t *order,
+                  uint32_t *tmp) noexcept nogil:
+    """Write into ``order[0:n]`` the row indexes in the flavour's order.
+
+    ``rows`` must be filled (``sk_fill_row``) with ``rows[i].index == i``; ``tmp`` is
+    scratch space for ``n`` entries.
+    """
+    cdef Py_ssize_t i, j
+    cdef uint32_t t
+    for i in range(n):
+        order[i] = <uint32_t>i
+    if flavor == SK_MUSL:
+        if musl_skip_sort(rows, n):
+            return
+        # keys are distinct (the index is in the low bits): any correct sort is exact
+        for i in range(1, n):
+            t = order[i]
+            j = i
+            while j > 0 and rows[order[j - 1]].key < rows[t].key:
+                order[j] = order[j - 1]
+                j -= 1
+            order[j] = t
+        return
+    _msort(flavor, rows, order, n, tmp)
+
+
+# ------------------------------------------------------------------ Python layer
+
+cdef bytes _pack_rows(tuple rows):
+    cdef bytearray buf = bytearray(sizeof(sk_prefix_t) * max(len(rows), 1))
+    cdef sk_prefix_t *p = <sk_prefix_t *><char *>buf
+    cdef addr128_t a
+    cdef Py_ssize_t i
+    for i, (pfx, plen, val) in enumerate(rows):
+        if len(pfx) != 16 or not 0 <= plen <= 128 or not 0 <= val <= 0x7fffffff:
+            raise ValueError(f"bad policy row {i}: {rows[i]!r}")
+        a = addr_load(<const uint8_t *>PyBytes_AS_STRING(pfx))
+        p[i].hi = a.hi
+        p[i].lo = a.lo
+        p[i].plen = plen
+        p[i].val = val
+    return bytes(buf)
+
+cdef bytes _pack_scope4(tuple rows):
+    cdef bytearray buf = bytearray(sizeof(sk_scope4_t) * max(len(rows), 1))
+    cdef sk_scope4_t *p = <sk_scope4_t *><char *>buf
+    cdef Py_ssize_t i
+    for i, (a, m, s) in enumerate(rows):
+        if not (0 <= a <= 0xffffffff and 0 <= m <= 0xffffffff and 0 <= s <= 0x7fffffff):
+            raise ValueError(f"bad scopev4 row {i}: {rows[i]!r}")
+        p[i].addr = a & m
+        p[i].mask = m
+        p[i].scope = s
+    return bytes(buf)
+
+
+cdef class CompiledPolicy:
+    """Precedence, label and IPv4-scope lists in first-match order, compiled for C.
+
+    Parameters
+    ----------
+    precedence_rows, label_rows : sequence of (prefix16, plen, value)
+        ``prefix16`` is 16 network-order bytes (IPv4 as IPv4-mapped), ``plen`` 0..128,
+        ``value`` 0 .. 2**31-1.  The first row containing an address gives its value.
+    scope4_rows : sequence of (addr32, mask32, scope), optional
+        glibc's scopev4 list (host-order IPv4 network and mask); empty means the RFC 6724
+        section 3.2 rule.
+    precedence_default, label_default : int
+        Values for an address no row matches.
+    """
+
+    def __init__(self, precedence_rows, label_rows, scope4_rows=(), int precedence_default=0,
+                 int label_default=SK_NO_LABEL):
+        cdef bytes pb, lb, sb
+        self.precedence_rows = tuple((bytes(p), int(n), int(v)) for p, n, v in precedence_rows)
+        self.label_rows = tuple((bytes(p), int(n), int(v)) for p, n, v in label_rows)
+        self.scope4_rows = tuple((int(a), int(m), int(s)) for a, m, s in scope4_rows)
+        pb = _pack_rows(self.precedence_rows)
+        lb = _pack_rows(self.label_rows)
+        sb = _pack_scope4(self.scope4_rows)
+        self._keep = (pb, lb, sb)
+        self.pol.prec = <const sk_prefix_t *>PyBytes_AS_STRING(pb)
+        self.pol.nprec = len(self.precedence_rows)
+        self.pol.label = <const sk_prefix_t *>PyBytes_AS_STRING(lb)
+        self.pol.nlabel = len(self.label_rows)
+        self.pol.scope4 = <const sk_scope4_t *>PyBytes_AS_STRING(sb)
+        self.pol.nscope4 = len(self.scope4_rows)
+        self.pol.prec_default = precedence_default
+        self.pol.label_default = label_default
+
+    def precedence(self, address) -> int:
+        """Precedence of ``address`` under this table."""
+        cdef addr128_t a
+        addr_from_object(address, &a)
+        return sk_precedence(&self.pol, a)
+
+    def label(self, address) -> int:
+        """Label of ``address`` under this table (NO_LABEL when no row matches)."""
+        cdef addr128_t a
+        addr_from_object(address, &a)
+        return sk_label(&self.pol, a)
+
+    def scope(self, address, flavor="rfc6724") -> int:
+        """Scope of ``address`` by ``flavor``'s rules (glibc: this table's scopev4 list)."""
+        cdef addr128_t a
+        addr_from_object(address, &a)
+        return sk_scope(flavor_code(flavor), &self.pol, a)
+
+
+cdef class SourceAddress:
+    """A source address and the attributes RFC 6724 sections 5 and 6 consult.
+
+    Parameters
+    ----------
+    address : str, bytes or ipaddress address
+        IPv6, or IPv4 (carried as IPv4-mapped).
+    prefixlen : int, optional
+        The on-link prefix length as the kernel reports it (IPv4 0..32, IPv6 0..128);
+        None when unknown.  Caps rule 9 (RFC 6724 section 2.2); glibc uses it for IPv4.
+    deprecated, temporary, home, care_of, encapsulated, optimistic : bool
+        RFC 4862 deprecated (preferred lifetime 0), RFC 8981 temporary, RFC 6275 home /
+        care-of address, reached through an encapsulating transition mechanism (rule 7),
+        RFC 4429 optimistic (glibc counts it as deprecated).
+    ifindex : int, optional
+        The interface index the address is assigned to.
+    """
+
+    def __init__(self, address, prefixlen=None, deprecated=False, temporary=False,
+                 home=False, care_of=False, encapsulated=False, ifindex=None, *,
+                 optimistic=False):
+        addr_from_object(address, &self._a)
+        cdef int maxlen = 32 if addr_is_v4mapped(self._a) else 128
+        if prefixlen is None:
+            self._plen = -1
+        else:
+            if not isinstance(prefixlen, int) or not 0 <= prefixlen <= maxlen:
+                raise AddressError(f"source {address!r}: prefix length {prefixlen!r} is not "
+                                   f"from 0 to {maxlen}", address)
+            self._plen = prefixlen
+        self._flags = ((SK_F_DEPRECATED if deprecated else 0) | (SK_F_TEMPORARY if temporary else 0)
+                       | (SK_F_HOME if home else 0) | (SK_F_CAREOF if care_of else 0)
+                       | (SK_F_ENCAP if encapsulated else 0)
+                       | (SK_F_OPTIMISTIC if optimistic else 0))
+        if ifindex is None:
+            self._ifindex = SK_NO_IFINDEX
+        else:
+            if not isinstance(ifindex, int) or not 0 <= ifindex < 0xffffffff:
+                raise AddressError(f"source {address!r}: bad interface index {ifindex!r}", address)
+            self._ifindex = ifindex
+        self._text = address
+
+    @property
+    def address(self) -> str:
+        """The address as RFC 5952 text (IPv4 dotted)."""
+        return addr_to_str(self._a, True)
+
+    @property
+    def packed(self) -> bytes:
+        """16 network-order bytes (IPv4 as IPv4-mapped)."""
+        return bytes([(self._a.hi >> (56 - 8 * i)) & 0xff for i in range(8)]
+                     + [(self._a.lo >> (56 - 8 * i)) & 0xff for i in range(8)])
+
+    @property
+    def prefixlen(self):
+        return None if self._plen < 0 else self._plen
+
+    @property
+    def deprecated(self) -> bool:
+        return (self._flags & SK_F_DEPRECATED) != 0
+
+    @property
+    def temporary(self) -> bool:
+        return (self._flags & SK_F_TEMPORARY) != 0
+
+    @property
+    def home(self) -> bool:
+        return (self._flags & SK_F_HOME) != 0
+
+    @property
+    def care_of(self) -> bool:
+        return (self._flags & SK_F_CAREOF) != 0
+
+    @property
+    def encapsulated(self) -> bool:
+        return (self._flags & SK_F_ENCAP) != 0
+
+    @property
+    def optimistic(self) -> bool:
+        return (self._flags & SK_F_OPTIMISTIC) != 0
+
+    @property
+    def ifindex(self):
+        return None if self._ifindex == SK_NO_IFINDEX else self._ifindex
+
+    @property
+    def is_ipv4(self) -> bool:
+        return addr_is_v4mapped(self._a)
+
+    @property
+    def flags(self) -> int:
+        """The SK_F_* bits (see sortkey.pxd)."""
+        return self._flags
+
+    def __repr__(self):
+        parts = [repr(self.address)]
+        if self._plen >= 0:
+            parts.append(f"prefixlen={self._plen}")
+        for name in ("deprecated", "temporary", "home", "care_of", "encapsulated",
+                     "optimistic"):
+            if getattr(self, name):
+                parts.append(f"{name}=True")
+        if self._ifindex != SK_NO_IFINDEX:
+            parts.append(f"ifindex={self._ifindex}")
+        return f"SourceAddress({', '.join(parts)})"
+
+    def __eq__(self, other):
+        if not isinstance(other, SourceAddress):
+            return NotImplemented
+        cdef SourceAddress o = <SourceAddress>other
+        return (self._a.hi == o._a.hi and self._a.lo == o._a.lo and self._flags == o._flags
+                and self._plen == o._plen and self._ifindex == o._ifindex)
+
+    def __hash__(self):
+        return hash((self._a.hi, self._a.lo, self._flags, self._plen, self._ifindex))
+
+
+cdef int _set_source(sk_row_t *row, object s) except -1:
+    cdef SourceAddress sa
+    if s is None:
+        row.flags = 0
+        row.src.hi = 0
+        row.src.lo = 0
+        row.src_plen = -1
+        row.ifindex = SK_NO_IFINDEX
+        return 0
+    if type(s) is SourceAddress:
+        sa = <SourceAddress>s
+        row.src = sa._a
+        row.flags = sa._flags | SK_F_USABLE
+        row.src_plen = sa._plen
+        row.ifindex = sa._ifindex
+        return 0
+    _addr_fast(s, &row.src)
+    row.flags = SK_F_USABLE
+    row.src_plen = -1
+    row.ifindex = SK_NO_IFINDEX
+    return 0
+
+
+# Parsed text addresses, so that sorting the same names again costs a dict lookup
+# instead of inet_pton (bounded; cleared when full).
+cdef dict _parsed = {}
+cdef enum:
+    _PARSED_MAX = 4096
+
+
+cdef int _addr_fast(object o, addr128_t *out) except -1:
+    cdef object hit
+    cdef bytes b
+    if type(o) is str:
+        hit = _parsed.get(o)
+        if hit is not None:
+            out[0] = addr_load(<const uint8_t *>PyBytes_AS_STRING(<bytes>hit))
+            return 0
+        addr_from_object(o, out)
+        if len(_parsed) >= _PARSED_MAX:
+            _parsed.clear()
+        b = PyBytes_FromStringAndSize(NULL, 16)
+        addr_store(<uint8_t *>PyBytes_AS_STRING(b), out[0])
+        _parsed[o] = b
+        return 0
+    return addr_from_object(o, out)
+
+
+cdef int _fill_rows(sk_row_t *rows, list dests, object sources, int flavor,
+                    CompiledPolicy policy) except -1:
+    cdef Py_ssize_t i, n = len(dests)
+    cdef object d, s
+    cdef bint is_map = isinstance(sources, dict)
+    cdef bint is_seq = (not is_map) and isinstance(sources, (list, tuple))
+    cdef bint is_call = (not is_map) and (not is_seq) and callable(sources)
+    if is_seq and len(sources) != n:
+        raise ValueError(f"{len(sources)} sources for {n} destinations")
+    if not (is_map or is_seq or is_call):
+        if hasattr(sources, "__getitem__"):
+            is_map = True
+        else:
+            raise TypeError("sources must be a mapping, a sequence or a callable, not "
+                            f"{type(sources).__name__}")
+    for i in range(n):
+        d = dests[i]
+        try:
+            _addr_fast(d, &rows[i].dst)
+        except AddressError as e:
+            raise AddressError(f"destination {i}: {e}", d, i) from None
+        if is_seq:
+            s = sources[i]
+        elif is_call:
+            s = sources(d)
+        else:
+            try:
+                s = sources[d]
+            except KeyError:
+                raise AddressError(f"no source given for destination {d!r} (use None for an "
+                                   "unreachable one)", d, i) from None
+        try:
+            _set_source(&rows[i], s)
+        except AddressError as e:
+            raise AddressError(f"source of destination {d!r}: {e}", s, i) from None
+        rows[i].index = <uint32_t>i
+        sk_fill_row(flavor, &policy.pol, &rows[i])
+    return 0
+
+
+cdef enum:
+    _STACK_ROWS = 16
+
+
+def sort_destinations(destinations, sources, int flavor, CompiledPolicy policy) -> list:
+    """Return ``destinations`` (objects as given) in the flavour's order.
+
+    ``sources``: a dict or mapping destination -> source, a sequence aligned with
+    ``destinations``, or a callable; each source is None (unreachable), a
+    SourceAddress, or an address.  ``flavor`` is RFC6724, GLIBC or MUSL.
+    """
+    cdef list dests = destinations if type(destinations) is list else list(destinations)
+    cdef Py_ssize_t i, n = len(dests)
+    cdef sk_row_t stack_rows[_STACK_ROWS]
+    cdef uint32_t stack_order[2 * _STACK_ROWS]
+    cdef sk_row_t *rows = stack_rows
+    cdef uint32_t *order = stack_order
+    cdef list out
+    if flavor < 0 or flavor > 2:
+        raise ValueError(f"bad flavor code {flavor}")
+    if flavor == SK_MUSL and n > MUSL_MAXADDRS:
+        raise ValueError(f"musl returns at most {MUSL_MAXADDRS} addresses; got {n}")
+    if n > _STACK_ROWS:
+        rows = <sk_row_t *>PyMem_Malloc(n * sizeof(sk_row_t))
+        order = <uint32_t *>PyMem_Malloc(2 * n * sizeof(uint32_t))
+        if rows == NULL or order == NULL:
+            PyMem_Free(rows)
+            PyMem_Free(order)
+            raise MemoryError()
+    try:
+        _fill_rows(rows, dests, sources, flavor, policy)
+        sk_sort(flavor, rows, n, order, order + n)
+        out = [None] * n
+        for i in range(n):
+            out[i] = dests[order[i]]
+        return out
+    finally:
+        if rows != stack_rows:
+            PyMem_Free(rows)
+            PyMem_Free(order)
+
+
+def analyze(destinations, sources, int flavor, CompiledPolicy policy) -> tuple:
+    """Sort like ``sort_destinations`` and return what an explanation needs.
+
+    Returns ``(order, rows, decisions)``: ``order`` the input indexes in sorted order;
+    ``rows`` one dict per input destination with its attributes (dst, src, flags, prec,
+    label, src_label, scope, src_scope, cpl, key); ``decisions`` for each adjacent pair of
+    the result, the signed rule from ``sk_decide`` (negative: the first one won), or 0
+    when musl skipped sorting.
+    """
+    cdef list dests = destinations if type(destinations) is list else list(destinations)
+    cdef Py_ssize_t i, n = len(dests)
+    cdef sk_row_t *rows
+    cdef uint32_t *order
+    if flavor < 0 or flavor > 2:
+        raise ValueError(f"bad flavor code {flavor}")
+    if flavor == SK_MUSL and n > MUSL_MAXADDRS:
+        raise ValueError(f"musl returns at most {MUSL_MAXADDRS} addresses; got {n}")
+    rows = <sk_row_t *>PyMem_Malloc(max(n, 1) * sizeof(sk_row_t))
+    order = <uint32_t *>PyMem_Malloc(2 * max(n, 1) * sizeof(uint32_t))
+    if rows == NULL or order == NULL:
+        PyMem_Free(rows)
+        PyMem_Free(order)
+        raise MemoryError()
+    try:
+        _fill_rows(rows, dests, sources, flavor, policy)
+        sk_sort(flavor, rows, n, order, order + n)
+        skipped = flavor == SK_MUSL and musl_skip_sort(rows, n)
+        out_order = [order[i] for i in range(n)]
+        info = []
+        for i in range(n):
+            usable = (rows[i].flags & SK_F_USABLE) != 0
+            info.append({
+                "dst": addr_to_str(rows[i].dst, True),
+                "src": addr_to_str(rows[i].src, True) if usable else None,
+                "flags": rows[i].flags,
+                "src_plen": None if rows[i].src_plen < 0 else rows[i].src_plen,
+                "ifindex": None if rows[i].ifindex == SK_NO_IFINDEX else rows[i].ifindex,
+                "precedence": rows[i].dprec,
+                "label": rows[i].dlabel,
+                "src_label": rows[i].slabel if usable else None,
+                "scope": rows[i].dscope,
+                "src_scope": rows[i].sscope if usable else None,
+                "cpl": rows[i].cpl if usable else None,
+                "ipv4": addr_is_v4mapped(rows[i].dst),
+                "key": rows[i].key,
+            })
+        decisions = []
+        for i in range(n - 1):
+            decisions.append(0 if skipped else
+                             sk_decide(flavor, &rows[order[i]], &rows[order[i + 1]]))
+        return out_order, info, decisions, skipped
+    finally:
+        PyMem_Free(rows)
+        PyMem_Free(order)
+
+
+def musl_sort_key(destination, source, int index, CompiledPolicy policy) -> int:
+    """musl's 31-bit key for ``destination`` at input position ``index`` (0..47).
+
+    ``source`` is None when musl's connect() fails (unusable), else an address or a
+    SourceAddress (only its address counts).
+    """
+    cdef addr128_t d, s
+    cdef bint usable = source is not None
+    if not 0 <= index < MUSL_MAXADDRS:
+        raise ValueError(f"index {index} is not from 0 to {MUSL_MAXADDRS - 1} (musl's MAXADDRS)")
+    addr_from_object(destination, &d)
+    s.hi = 0
+    s.lo = 0
+    if usable:
+        if type(source) is SourceAddress:
+            s = (<SourceAddress>source)._a
+        else:
+            addr_from_object(source, &s)
+    return musl_key(&policy.pol, d, s, usable, index)
+
+
+def wide_key(destination, source, int flavor, CompiledPolicy policy) -> int:
+    """``sk_wide_key`` (rules 1-8, layout in sortkey.pxd) for one destination."""
+    cdef sk_row_t row
+    _set_source(&row, source)
+    addr_from_object(destination, &row.dst)
+    return sk_wide_key(flavor, &policy.pol, row.dst, row.src, row.flags)
+
+
+def common_prefix_len(source, destination, int flavor, prefixlen=None) -> int:
+    """The flavour's rule-9 CommonPrefixLen(source, destination)."""
+    cdef addr128_t s, d
+    addr_from_object(source, &s)
+    addr_from_object(destination, &d)
+    return sk_cpl(flavor, s, d, -1 if prefixlen is None else <int32_t>prefixlen)
+
+
+def source_attrs(SourceAddress s) -> tuple:
+    """``(packed16, flags, prefixlen or -1, ifindex or -1)`` for building rows in bulk."""
+    return (s.packed, s._flags, s._plen,
+            -1 if s._ifindex == SK_NO_IFINDEX else <long>s._ifindex)

@@ -1,0 +1,274 @@
+"""``v6core simulate`` and v6core.simulate: datasets, reports, the CLI.
+
+The report is checked against an independent replay of every lookup through the
+per-call API (select_source for each candidate's source, sort_destinations and explain
+for the order and the deciding rule) and ``ipaddress`` for the destination classes.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from tests.support import V6CORE_PATH as SRC
+from v6core import SourceAddress, explain, select_source, sort_destinations
+from v6core import simulate as sim
+from v6core._core import bulk
+from v6core._core.addr import to_text_many
+from v6core.cli import main
+
+
+def _cls(text: str) -> str:
+    a = ipaddress.ip_address(text)
+    if a.version == 4:
+        return "IPv4"
+    for net, name in (("fc00::/7", "ULA"), ("2002::/16", "6to4"), ("2001::/32", "Teredo"),
+                      ("2000::/3", "global IPv6")):
+        if a in ipaddress.ip_network(net):
+            return name
+    return "link-local/other IPv6"
+
+
+def _replay(dataset: sim.Dataset, policies: list[sim.Policy]) -> dict:
+    """Every lookup through the per-call API; returns counters per policy."""
+    fleet = dataset.fleet
+    cand_text = to_text_many(fleet.candidates)
+    host_sources = []
+    for h in range(fleet.hosts):
+        srcs = []
+        for i in range(int(fleet.host_offsets[h]), int(fleet.host_offsets[h + 1])):
+            f = int(fleet.cand_flags[i])
+            p = int(fleet.cand_plen[i])
+            srcs.append(SourceAddress(cand_text[i], None if p == bulk.PLEN_UNKNOWN else p,
+                                      deprecated=bool(f & bulk.FLAG_DEPRECATED),
+                                      temporary=bool(f & bulk.FLAG_TEMPORARY)))
+        host_sources.append(srcs)
+    out = {p.name: Counter() for p in policies}
+    firsts: dict[str, list] = {p.name: [] for p in policies}
+    for c in dataset.iter_chunks():
+        dst_text = to_text_many(c.dst)
+        for g in range(c.lookups):
+            dests = dst_text[int(c.offsets[g]):int(c.offsets[g + 1])]
+            if not dests:
+                continue
+            srcs = [select_source(d, host_sources[int(c.host[g])]) for d in dests]
+            for p in policies:
+                order = sort_destinations(dests, srcs, flavor=p.flavor, policy=p.table)
+                first = order[0]
+                i = dests.index(first)
+                cnt = out[p.name]
+                cnt["lookups"] += 1
+                if srcs[i] is None:
+                    cnt["unreachable"] += 1
+                    fam = "none"
+                else:
+                    cnt[_cls(first)] += 1
+                    fam = "v4" if _cls(first) == "IPv4" else "v6"
+                    if srcs[i].address and _cls(srcs[i].address) == "ULA":
+                        cnt["from ULA"] += 1
+                steps = explain(dests, srcs, flavor=p.flavor, policy=p.table).steps
+                cnt[f"rule{(steps[0].rule or 0) if steps else 0}"] += 1
+                firsts[p.name].append((i, fam))
+    base = firsts[policies[0].name]
+    for p in policies[1:]:
+        mine = firsts[p.name]
+        out[p.name]["changed"] = sum(a[0] != b[0] for a, b in zip(base, mine, strict=True))
+        out[p.name]["v6->v4"] = sum(a[1] == "v6" and b[1] == "v4"
+                                    for a, b in zip(base, mine, strict=True))
+        out[p.name]["v4->v6"] = sum(a[1] == "v4" and b[1] == "v6"
+                                    for a, b in zip(base, mine, strict=True))
+    return out
+
+
+POLICIES = [sim.parse_policy(s) for s in ("rfc6724", "glibc", "musl")]
+
+
+@pytest.fixture(scope="module")
+def small():
+    return sim.synthetic_fleet(lookups=1500, hosts=60, services=200, seed=3)
+
+
+def test_report_equals_per_call_replay(small):
+    rep = sim.simulate(small, POLICIES, max_rows=700)          # several chunks
+    want = _replay(small, POLICIES)
+    assert rep.lookups == 1500
+    for p, s in zip(rep.policies, rep.stats, strict=True):
+        w = want[p.name]
+        assert s.lookups == w["lookups"] == 1500
+        assert s.lookups - s.reachable == w["unreachable"]
+        for i, name in enumerate(sim.DEST_CLASSES):
+            assert s.first_class[i] == w[name], (p.name, name)
+        assert s.first_src_ula == w["from ULA"]
+        for r in range(11):
+            assert s.rule[r] == w[f"rule{r}"], (p.name, r)
+        if p is not rep.policies[0]:
+            assert s.changed == w["changed"]
+            assert s.moves[0, 1] == w["v6->v4"] and s.moves[1, 0] == w["v4->v6"]
+    # the fleet is built so that the flavours disagree somewhere
+    assert any(s.changed for s in rep.stats[1:])
+
+
+def test_ula_label_fix_in_gai_conf(tmp_path):
+    # The RFC 6724 rule 5 story: a container whose only IPv6 source is a ULA prefers IPv4
+    # to a global IPv6 destination (labels 13 vs 1 differ; IPv4's 4 == 4).  In glibc a
+    # single "label fd00::/8 1" line replaces the label table (plus a catch-all ::/0 1),
+    # so every label matches and precedence (40 > 10) puts IPv6 first.
+    data = tmp_path / "lookups.csv"
+    data.write_text("lookup,destination,source,prefixlen,flags\n"
+                    "a,192.0.2.10,10.1.2.3,24,\n"
+                    "a,2001:db8::10,fd00::1234,64,\n"
+                    "b,2001:db8::20,,,\n"
+                    "b,198.51.100.7,10.1.2.3,24,\n")
+    conf = tmp_path / "fix.conf"
+    conf.write_text("label fd00::/8 1\n")
+    pols = [sim.parse_policy(s) for s in ("glibc", f"glibc:{conf}", "musl")]
+    rep = sim.simulate(sim.load(str(data)), pols)
+    base, fixed, musl = rep.stats
+    assert base.first_class[sim.DEST_CLASSES.index("IPv4")] == 2
+    assert base.rule[5] == 1 and base.rule[1] == 1      # lookup b: IPv6 unreachable
+    assert fixed.first_class[sim.DEST_CLASSES.index("global IPv6")] == 1
+    assert fixed.rule[6] == 1 and fixed.moves[1, 0] == 1 and fixed.changed == 1
+    assert musl.first_class[sim.DEST_CLASSES.index("IPv4")] == 2   # musl cannot be fixed
+    assert rep.policies[1].name == "glibc+fix.conf"
+
+
+def test_formats_round_trip(small, tmp_path):
+    want = sim.simulate(small, POLICIES).to_dict()
+    npz = tmp_path / "fleet.npz"
+    sim.save_npz(small, npz)
+    got = sim.simulate(sim.load(str(npz)), POLICIES, max_rows=1000).to_dict()
+    lk, hs = tmp_path / "lookups.csv", tmp_path / "hosts.csv"
+    sim.write_csv(small, str(lk), str(hs))
+    got_csv = sim.simulate(sim.load(str(lk), hosts=str(hs)), POLICIES, max_rows=333).to_dict()
+    # a directory of .npy files is memory-mapped
+    d = tmp_path / "npy"
+    d.mkdir()
+    with np.load(npz) as z:
+        for k in z.files:
+            np.save(d / f"{k}.npy", z[k])
+    got_dir = sim.simulate(sim.load(str(d)), POLICIES).to_dict()
+    for g in (got, got_csv, got_dir):
+        for name in want["policies"]:
+            a = {k: v for k, v in want["policies"][name].items()
+                 if k != "ipv6_share_by_profile"}
+            b = {k: v for k, v in g["policies"][name].items() if k != "ipv6_share_by_profile"}
+            assert a == b
+        assert g["lookups"] == want["lookups"] and g["candidates"] == want["candidates"]
+
+
+def test_resolved_npz_and_csv_agree(tmp_path):
+    data = tmp_path / "r.csv"
+    data.write_text("lookup,destination,source,prefixlen,flags\n"
+                    "1,2001:db8::1,2001:db8::2,64,deprecated\n"
+                    "1,2001:db8:1::1,2001:db8:1::2,64,\n"
+                    "2,192.0.2.1,192.0.2.9,24,\n")
+    ds = sim.load(str(data))
+    rep = sim.simulate(ds, POLICIES)
+    # rule 3 (deprecated source) decides lookup 1 in rfc6724 and glibc; musl has no rule 3
+    assert rep.stats[0].rule[3] == 1 and rep.stats[1].rule[3] == 1
+    assert rep.stats[2].rule[3] == 0
+    out = tmp_path / "r.npz"
+    sim.save_npz(ds, out)
+    assert sim.simulate(sim.load(str(out)), POLICIES).to_dict()["policies"] == \
+        rep.to_dict()["policies"]
+
+
+def test_parquet(tmp_path):
+    pa = pytest.importorskip("pyarrow", reason="Parquet support needs pyarrow")
+    import pyarrow.parquet as pq
+    t = pa.table({"lookup": ["x", "x"], "destination": ["2001:db8::1", "192.0.2.1"],
+                  "source": ["fd00::1", "10.0.0.1"], "prefixlen": [64, 8], "flags": ["", ""]})
+    pq.write_table(t, tmp_path / "d.parquet")
+    rep = sim.simulate(sim.load(str(tmp_path / "d.parquet")), POLICIES)
+    assert rep.stats[0].first_class[sim.DEST_CLASSES.index("IPv4")] == 1
+
+
+# ---------------------------------------------------------------- CLI
+
+def test_cli_default_runs_on_the_built_in_fleet(capsys):
+    assert main(["simulate", "--no-progress", "-n", "20000"]) == 0
+    out = capsys.readouterr().out
+    assert "20,000 lookups" in out
+    header = next(line for line in out.splitlines() if "first connection attempt" in line)
+    assert header.split()[-3:] == ["rfc6724", "glibc", "musl"]
+    assert "prefer matching label" in out and "by host profile" in out
+
+
+def test_cli_no_arguments_subprocess_is_quick():
+    env = dict(os.environ, PYTHONPATH=SRC)
+    r = subprocess.run([sys.executable, "-m", "v6core", "simulate"], capture_output=True,
+                       text=True, timeout=60, env=env)
+    assert r.returncode == 0, r.stderr
+    assert "lookups" in r.stdout and "IPv6" in r.stdout and "IPv4" in r.stdout
+
+
+def test_cli_json_and_plot(capsys, tmp_path):
+    pytest.importorskip("matplotlib", reason="--plot needs matplotlib")
+    png = tmp_path / "p.png"
+    assert main(["simulate", "--no-progress", "-n", "5000", "--json", "--plot", str(png),
+                 "-p", "glibc", "-p", "musl"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["lookups"] == 5000 and doc["baseline"] == "glibc"
+    assert set(doc["policies"]) == {"glibc", "musl"}
+    g = doc["policies"]["glibc"]
+    assert g["first_ipv6"] + g["first_ipv4"] + g["no_reachable"] == 5000
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cli_save(tmp_path, capsys):
+    out = tmp_path / "f.npz"
+    assert main(["simulate", "-n", "100", "--save", str(out)]) == 0
+    with np.load(out) as z:
+        assert z["offsets"].shape == (101,) and z["dst"].shape[1] == 16
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["simulate", "/nonexistent.npz"], "/nonexistent.npz: no such file"),
+    (["simulate", "-p", "bsd"], "unknown flavor 'bsd'"),
+    (["simulate", "-p", "glibc:/nonexistent.conf"], "/nonexistent.conf: no such file"),
+    (["simulate", "--hosts", "h.csv"], "--hosts needs a DATASET"),
+])
+def test_cli_errors_are_one_line(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("body, message", [
+    ("lookup,destination,source\n1,2001:db8::1,fd00::1\n1,300.1.1.1,10.0.0.1\n", ":3: item"),
+    ("lookup,destination,source\n1,::1,::1\n2,::1,::1\n1,::1,::1\n", ":4: lookup '1' continues"),
+    ("lookup,destination\n1,::1\n", ":2: missing column 'source'"),
+    ("lookup,destination,source,flags\n1,::1,::1,shiny\n", ":2: unknown flag 'shiny'"),
+    ("lookup,destination,source,prefixlen\n1,::1,::1,200\n", ":2: prefix length 200"),
+])
+def test_cli_bad_csv_names_file_and_line(tmp_path, body, message, capsys):
+    f = tmp_path / "bad.csv"
+    f.write_text(body)
+    assert main(["simulate", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert f"bad.csv{message}" in err and "Traceback" not in err
+
+
+def test_cli_bad_numbers(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["simulate", "-n", "lots"])
+    assert e.value.code == 2
+    assert "'lots' is not a whole number" in capsys.readouterr().err
+
+
+def test_bad_npz(tmp_path, capsys):
+    f = tmp_path / "x.npz"
+    np.savez(f, dst=np.zeros((2, 16), np.uint8), offsets=np.array([0, 2]))
+    assert main(["simulate", str(f)]) == 2
+    assert "needs either host" in capsys.readouterr().err
+    np.savez(f, dst=np.zeros((2, 16), np.uint8), offsets=np.array([0, 3]), src=np.zeros(
+        (2, 16), np.uint8), flags=np.zeros(2, np.uint8), plen=np.zeros(2, np.uint8))
+    assert main(["simulate", str(f)]) == 2
+    assert "end at the row count 2" in capsys.readouterr().err
