@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "netns"))
 sys.path.insert(0, str(ROOT))
 
-from tests import netns as _netns  # noqa: E402
+from tests import nsutil as _netns  # noqa: E402
 
 QUICK = bool(os.environ.get("V6CORE_BENCH_QUICK"))
 SECONDS = float(os.environ.get("V6CORE_BENCH_SECONDS", "0.5" if QUICK else "3"))

@@ -308,12 +308,13 @@ def test_privilege_drop_keeps_cap_net_raw_and_metrics_endpoint(lab, rport, tmp_p
 def test_stats_command_line(lab):
     import subprocess
     import sys
+
+    from tests.support import subprocess_env
     lab.start("-i", "uplink", "-p", CPREFIX)
     assert lab.ping(tries=3)
     r = subprocess.run([sys.executable, "-m", "v6core", "respond", "--stats", "--control",
                         lab.control], capture_output=True, text=True, timeout=20,
-                       env=dict(os.environ, PYTHONPATH=lab.SRC if hasattr(lab, "SRC") else
-                                __import__("respond_lab").SRC))
+                       env=subprocess_env())
     assert r.returncode == 0, r.stderr
     assert 'v6core_respond_answered_total{interface="uplink"}' in r.stdout
 
