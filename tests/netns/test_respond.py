@@ -356,3 +356,19 @@ def test_per_source_rate_limit(lab, rport):
     # a burst of one second's worth (5), plus at most one more as time passes
     assert 5 <= len(answered) <= 6
     assert drops(lab, "rate_source") == len(targets) - len(answered)
+
+
+def test_frames_for_other_hosts_and_other_vlans_are_not_answered(lab, rport):
+    # The kernel marks both PACKET_OTHERHOST: a unicast probe to another MAC (a
+    # promiscuous or bridged port sees those) and a frame of a VLAN with no interface
+    # here (this kernel has no 8021q module, so VLAN sub-interfaces cannot be tried).
+    from scapy.layers.l2 import Dot1Q, Ether
+    lab.start("-i", "uplink", "-p", CPREFIX)
+    p = ns_frame(lab, CTR)
+    tagged = Ether(src=p.src, dst=p.dst) / Dot1Q(vlan=100) / p.payload
+    assert rport.ask(tagged, CTR, timeout=0.3) == []
+    other = ns_frame(lab, CTR, dst=CTR, eth_dst="02:00:5e:00:53:99")
+    assert rport.ask(other, CTR, timeout=0.3) == []
+    assert lab.counter("received_total", interface="uplink") == 0
+    assert len(rport.ask(p, CTR)) == 1
+    assert len(rport.ask(ns_frame(lab, CTR, dst=CTR), CTR)) == 1   # unicast to our MAC
