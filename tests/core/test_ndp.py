@@ -12,6 +12,8 @@ import mmap
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from v6core._core import ndp
 from v6core.errors import DropReason, ParseError
