@@ -12,6 +12,8 @@ import mmap
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from v6core._core import ndp
 from v6core.errors import DropReason, ParseError
@@ -612,3 +614,14 @@ def test_mac_forms(mac):
 def test_mac_errors(mac):
     with pytest.raises(ValueError, match="MAC"):
         ndp.build_na(src=TGT, dst="ff02::1", target=TGT, src_mac=mac)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 2**128 - 1))
+def test_solicited_node_property(a):
+    # RFC 4291 section 2.7.1: FF02:0:0:0:0:1:FF00::/104 | the low-order 24 bits
+    addr = ipaddress.IPv6Address(a)
+    want = ipaddress.IPv6Address(int(ipaddress.IPv6Address("ff02::1:ff00:0")) | (a & 0xFFFFFF))
+    assert ndp.solicited_node(str(addr)) == want.packed
+    # RFC 2464 section 7: 33-33 then the last four octets
+    assert ndp.multicast_mac(want.packed) == b"\x33\x33" + want.packed[12:]

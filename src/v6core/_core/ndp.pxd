@@ -73,8 +73,9 @@ bytes, or a negative ``NDP_E*`` code without a partial guarantee on ``buf`` cont
 ``vlan_tci < 0`` means untagged; 0..0xffff is written as the 802.1Q TCI (PCP, DEI, VID).
 ``dst_mac == NULL`` derives the destination MAC from a multicast IPv6 destination
 (33:33 + its last 32 bits, RFC 2464 section 7); with a unicast destination that is
-NDP_EARG.  Option pointers may be NULL (option omitted).  Frames shorter than 60 bytes are
-not padded (the NIC pads); the returned length is the real frame length.
+NDP_EARG.  Option pointers may be NULL (option omitted).  ``buf`` must not overlap any
+input (a frame being answered, MACs): build the reply in a separate slot.  Frames shorter
+than 60 bytes are not padded (the NIC pads); the returned length is the real frame length.
 """
 
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, int32_t, int64_t, uint64_t
