@@ -134,3 +134,20 @@ def test_v6core_batch_answer(benchmark, ring, scapy_ns_per_frame):
     for i in (0, 1, N_BATCH - 1):   # spot checks against scapy's answer
         assert out[oo[i]:oo[i] + ol[i]].tobytes() == scapy_answer(frames[i % len(frames)])
     _record(benchmark, N_BATCH, scapy_ns_per_frame)
+
+
+def test_v6core_batch_build_na(benchmark, scapy_ns_per_frame):
+    import ipaddress
+
+    targets = np.frombuffer(b"".join(ipaddress.IPv6Address(f"2001:db8::{i + 1:x}").packed
+                                     for i in range(N_BATCH)), np.uint8).reshape(N_BATCH, 16)
+    out = np.empty(N_BATCH * 86, np.uint8)
+    oo, ol = benchmark(ndp.write_na_batch, out, targets, MINE, "02:00:00:00:00:01", "fe80::1",
+                       flags=0x60)
+    assert int(ol.sum()) == 86 * N_BATCH
+    first = out[:86].tobytes()
+    assert first == bytes(Ether(src=MINE, dst="02:00:00:00:00:01")
+                          / IPv6(src="2001:db8::1", dst="fe80::1", hlim=255)
+                          / ICMPv6ND_NA(tgt="2001:db8::1", R=0, S=1, O=1)
+                          / ICMPv6NDOptDstLLAddr(lladdr=MINE))
+    _record(benchmark, N_BATCH, scapy_ns_per_frame)

@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -228,3 +229,16 @@ def test_cli_check_config_and_import(tmp_path):
     assert r.returncode == 2 and "-p 2001:db8::/129" in r.stderr
     r = _cli("--stats", "--control", str(tmp_path / "none.sock"))
     assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
+DEBIAN_SAMPLE = Path("/usr/share/doc/ndppd/ndppd.conf-dist")
+
+
+@pytest.mark.skipif(not DEBIAN_SAMPLE.exists(), reason="Debian's ndppd package not installed")
+def test_ndppd_import_of_debians_sample():
+    cfg, notes = config.import_ndppd(DEBIAN_SAMPLE.read_text(), str(DEBIAN_SAMPLE))
+    (itf,) = cfg.interfaces
+    assert itf.name == "eth0"
+    (rule,) = itf.rules
+    assert rule.prefix == "1111::/128" and rule.auto and rule.router
+    assert any("'timeout 500'" in n for n in notes)

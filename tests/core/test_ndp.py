@@ -12,6 +12,8 @@ import mmap
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from v6core._core import ndp
 from v6core.errors import DropReason, ParseError
@@ -220,6 +222,9 @@ VALID = {
     "ns_three_ext": eth() / IPv6(src=LL_A, dst=SNM, hlim=255) / IPv6ExtHdrHopByHop()
     / IPv6ExtHdrDestOpt() / IPv6ExtHdrRouting() / ICMPv6ND_NS(tgt=TGT),
     "ns_eight_ext": _ext_chain(8),
+    # options not specified for NS are ignored whatever their size (RFC 4861 section 7.1.1)
+    "ns_ignored_opts": ns_ok() / unknown_opt(2, 3, 24) / unknown_opt(3, 1, 8)
+    / unknown_opt(5, 2, 16),
     # Ethernet padding after the IPv6 payload (a 60-byte minimum frame would have it)
     "ns_padded": bytes(eth() / IPv6(src="::", dst=SNM, hlim=255) / ICMPv6ND_NS(tgt=TGT)) + b"\0" * 6,
     "na_solicited": eth(MAC_B) / IPv6(src=TGT, dst=LL_A, hlim=255)
@@ -299,6 +304,12 @@ def test_redirect_fields_match_scapy():
     assert ipaddress.IPv6Address(bytes(f.destination)) == ipaddress.IPv6Address(r.dst)
     assert bytes(f.tll) == bytes.fromhex(MAC_B.replace(":", ""))
     assert bytes(f.redirected) == bytes(r[ICMPv6NDOptRedirectedHdr])[8:]
+
+
+def test_ignored_options_not_recorded():
+    f = ndp.parse(bytes(VALID["ns_ignored_opts"]))
+    assert f.tll is None and f.mtu is None and f.prefixes == [] and f.n_opts == 4
+    assert [o.type for o in f.options] == [1, 2, 3, 5]
 
 
 def test_duplicate_llao_keeps_first():
@@ -587,3 +598,30 @@ def test_write_na_batch_scapy():
         ndp.write_na_batch(bytearray(86 * n - 1), targets, MAC_B, _mac(MAC_A), dsts)
     with pytest.raises(ValueError, match="shape"):
         ndp.write_na_batch(out, targets, MAC_B, _mac(MAC_A), dsts[:8])
+
+
+@pytest.mark.parametrize("mac", ["AA-bb-cc-dd-ee-FF", "aa:bb:cc:dd:ee:ff", "a:bb:c:dd:ee:ff",
+                                 bytes.fromhex("aabbccddeeff"), bytearray.fromhex("aabbccddeeff"),
+                                 np.frombuffer(bytes.fromhex("aabbccddeeff"), np.uint8)])
+def test_mac_forms(mac):
+    frame = ndp.build_na(src=TGT, dst="ff02::1", target=TGT, src_mac=mac)
+    want = "0a:bb:0c:dd:ee:ff" if isinstance(mac, str) and mac.startswith("a:") else "aa:bb:cc:dd:ee:ff"
+    assert Ether(frame).src == want
+
+
+@pytest.mark.parametrize("mac", ["zz:bb:cc:dd:ee:ff", "aa:bb:cc:dd:ee", "aa:bb:cc:dd:ee:ff:00",
+                                 "aabb.ccdd.eeff", b"\x01\x02"])
+def test_mac_errors(mac):
+    with pytest.raises(ValueError, match="MAC"):
+        ndp.build_na(src=TGT, dst="ff02::1", target=TGT, src_mac=mac)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 2**128 - 1))
+def test_solicited_node_property(a):
+    # RFC 4291 section 2.7.1: FF02:0:0:0:0:1:FF00::/104 | the low-order 24 bits
+    addr = ipaddress.IPv6Address(a)
+    want = ipaddress.IPv6Address(int(ipaddress.IPv6Address("ff02::1:ff00:0")) | (a & 0xFFFFFF))
+    assert ndp.solicited_node(str(addr)) == want.packed
+    # RFC 2464 section 7: 33-33 then the last four octets
+    assert ndp.multicast_mac(want.packed) == b"\x33\x33" + want.packed[12:]

@@ -78,12 +78,19 @@ def opt_other():
     )
 
 
+def ignored_llao(otype):
+    # a link-layer option the message does not use: any length, and ignored (RFC 4861 7.1.1)
+    return st.integers(1, 3).flatmap(
+        lambda n: st.binary(min_size=8 * n - 2, max_size=8 * n - 2).map(
+            lambda d: ICMPv6NDOptUnknown(type=otype, len=n, data=d)))
+
+
 def options(sllao: bool, tllao: bool):
     kinds = [opt_mtu(), opt_prefix(), opt_nonce(), opt_other()]
-    if sllao:
-        kinds.append(macs.map(lambda m: ICMPv6NDOptSrcLLAddr(lladdr=m)))
-    if tllao:
-        kinds.append(macs.map(lambda m: ICMPv6NDOptDstLLAddr(lladdr=m)))
+    kinds.append(macs.map(lambda m: ICMPv6NDOptSrcLLAddr(lladdr=m)) if sllao
+                 else ignored_llao(1))
+    kinds.append(macs.map(lambda m: ICMPv6NDOptDstLLAddr(lladdr=m)) if tllao
+                 else ignored_llao(2))
     return st.lists(st.one_of(kinds), max_size=5)
 
 
@@ -98,7 +105,8 @@ def scapy_frames(draw):
     elif kind == "NS_DAD":
         src, tgt = "::", draw(unicast)
         dst = str(ipaddress.IPv6Address(ndp.solicited_node(tgt)))
-        msg, opts = ICMPv6ND_NS(tgt=tgt), draw(options(False, False))
+        msg, opts = ICMPv6ND_NS(tgt=tgt), draw(options(False, False).filter(
+            lambda os: not any(bytes(o)[0] == 1 for o in os)))    # no SLLAO from ::
     elif kind == "NA":
         src, tgt = draw(unicast), draw(unicast)
         dst = draw(unicast | multicast)
@@ -108,7 +116,8 @@ def scapy_frames(draw):
     elif kind == "RS":
         src = draw(unicast | st.just("::"))
         dst = draw(st.sampled_from(["ff02::2", draw(unicast)]))
-        msg, opts = ICMPv6ND_RS(), draw(options(src != "::", False))
+        msg, opts = ICMPv6ND_RS(), draw(options(src != "::", False).filter(
+            lambda os: src != "::" or not any(bytes(o)[0] == 1 for o in os)))
     elif kind == "RA":
         src, dst = draw(linklocal), draw(st.sampled_from(["ff02::1", draw(unicast)]))
         msg = ICMPv6ND_RA(chlim=draw(st.integers(0, 255)), M=draw(st.integers(0, 1)),
@@ -162,14 +171,17 @@ def test_scapy_frames_parse_identically(case):
         assert f.vlan_tci is None
     # every option, in order, byte for byte
     assert [(o.type, bytes(o.data)) for o in f.options] == [(bytes(o)[0], bytes(o)) for o in opts]
+    # options the message uses (RFC 4861 sections 6.1, 7.1, 8.1); the rest are ignored
+    used = {133: {1, 14}, 134: {1, 3, 5, 14}, 135: {1, 14}, 136: {2, 14}, 137: {2, 4}}[f.type]
     first = {}
     for o in opts:
-        first.setdefault(bytes(o)[0], bytes(o))
+        if bytes(o)[0] in used:
+            first.setdefault(bytes(o)[0], bytes(o))
     assert (bytes(f.sll) if f.sll is not None else None) == (first[1][2:8] if 1 in first else None)
     assert (bytes(f.tll) if f.tll is not None else None) == (first[2][2:8] if 2 in first else None)
     assert f.mtu == (int.from_bytes(first[5][4:8], "big") if 5 in first else None)
     assert (bytes(f.nonce) if f.nonce is not None else None) == (first[14][2:] if 14 in first else None)
-    pis = [o for o in opts if bytes(o)[0] == 3]
+    pis = [o for o in opts if bytes(o)[0] == 3 and 3 in used]
     assert [(bytes(p.prefix), p.plen, p.valid, p.preferred) for p in f.prefixes] == [
         (_a(o.prefix), o.prefixlen, o.validlifetime, o.preferredlifetime) for o in pis]
     if ICMPv6ND_NS in sc:

@@ -6,7 +6,7 @@
 Each input is used three ways: as a raw Ethernet frame, as a raw IPv6 packet, and (first
 byte picks a seed, the rest drives mutations) as a mutated golden vector with its
 checksum repaired, so the deep RFC 4861 checks are reached even without native coverage.
-Frames end exactly at a PROT_NONE guard page and replies are written into an output that
+Frames start right after and end right before a PROT_NONE guard page, and replies are written into an output that
 ends at one, so any out-of-bounds access is a crash.  Invariants of accepted frames are
 checked with plain Python (an independent RFC 1071 checksum).
 
@@ -49,6 +49,10 @@ class Guarded:
         start = 2 * PAGE - len(data)
         self.mm[start:2 * PAGE] = data
         return self.view[start:2 * PAGE]
+
+    def at_start(self, data: bytes) -> memoryview:
+        self.mm[PAGE:PAGE + len(data)] = data
+        return self.view[PAGE:PAGE + len(data)]
 
     def out(self, size: int) -> memoryview:
         return self.view[2 * PAGE - size:2 * PAGE]
@@ -125,10 +129,13 @@ STEER = [_steer_fn(i) for i in range(len(DropReason))]
 def check(frame: bytes, ip6: bool) -> None:
     if len(frame) > PAGE:
         return
+    # at the start of the page (reads before the frame fault), then at its end (reads
+    # past the frame fault); the verdicts must agree
+    first = ndp.validate(IN.at_start(frame), ip6=ip6)
     view = IN.at_end(frame)
     f = ndp.inspect(view, ip6=ip6)
     reason = int(f.reason)
-    assert ndp.validate(view, ip6=ip6) == reason
+    assert ndp.validate(view, ip6=ip6) == reason == first
     STEER[reason](f.type)
     if reason != DropReason.OK:
         assert 0 <= f.bad_off <= len(frame)

@@ -283,8 +283,8 @@ def ns_frame(lab: Lab, target: str, *, src: str = RTR, dst: str | None = None,
 class RouterPort:
     """Send frames out of the router's eth0 and collect the NAs that come back."""
 
-    def __init__(self, lab: Lab):
-        self.sock = packet_socket(lab.rtr.name, "eth0")
+    def __init__(self, lab: Lab, ifname: str = "eth0"):
+        self.sock = packet_socket(lab.rtr.name, ifname)
 
     def close(self) -> None:
         self.sock.close()

@@ -308,12 +308,13 @@ def test_privilege_drop_keeps_cap_net_raw_and_metrics_endpoint(lab, rport, tmp_p
 def test_stats_command_line(lab):
     import subprocess
     import sys
+
+    from tests.support import subprocess_env
     lab.start("-i", "uplink", "-p", CPREFIX)
     assert lab.ping(tries=3)
     r = subprocess.run([sys.executable, "-m", "v6core", "respond", "--stats", "--control",
                         lab.control], capture_output=True, text=True, timeout=20,
-                       env=dict(os.environ, PYTHONPATH=lab.SRC if hasattr(lab, "SRC") else
-                                __import__("respond_lab").SRC))
+                       env=subprocess_env())
     assert r.returncode == 0, r.stderr
     assert 'v6core_respond_answered_total{interface="uplink"}' in r.stdout
 
@@ -342,3 +343,32 @@ def test_configured_mac_is_advertised_frames_leave_from_the_nic(lab, rport):
     (na,) = rport.ask(ns_frame(lab, CTR), CTR)
     assert na[ICMPv6NDOptDstLLAddr].lladdr == "02:00:5e:00:53:77"
     assert na.src == lab.host_mac and na[IPv6].src == CTR
+
+
+def test_per_source_rate_limit(lab, rport):
+    lab.start("-i", "uplink", "-p", CPREFIX, "--rate-limit-source", "5")
+    rport.drain()
+    targets = [f"2001:db8:f440:2:646f:636b:6572:{i:x}" for i in range(0x100, 0x114)]
+    for t in targets:
+        rport.send(ns_frame(lab, t))
+    from scapy.layers.inet6 import ICMPv6ND_NA
+    answered = {p[ICMPv6ND_NA].tgt for p in rport.nas(timeout=0.5)}
+    # a burst of one second's worth (5), plus at most one more as time passes
+    assert 5 <= len(answered) <= 6
+    assert drops(lab, "rate_source") == len(targets) - len(answered)
+
+
+def test_frames_for_other_hosts_and_other_vlans_are_not_answered(lab, rport):
+    # The kernel marks both PACKET_OTHERHOST: a unicast probe to another MAC (a
+    # promiscuous or bridged port sees those) and a frame of a VLAN with no interface
+    # here (this kernel has no 8021q module, so VLAN sub-interfaces cannot be tried).
+    from scapy.layers.l2 import Dot1Q, Ether
+    lab.start("-i", "uplink", "-p", CPREFIX)
+    p = ns_frame(lab, CTR)
+    tagged = Ether(src=p.src, dst=p.dst) / Dot1Q(vlan=100) / p.payload
+    assert rport.ask(tagged, CTR, timeout=0.3) == []
+    other = ns_frame(lab, CTR, dst=CTR, eth_dst="02:00:5e:00:53:99")
+    assert rport.ask(other, CTR, timeout=0.3) == []
+    assert lab.counter("received_total", interface="uplink") == 0
+    assert len(rport.ask(p, CTR)) == 1
+    assert len(rport.ask(ns_frame(lab, CTR, dst=CTR), CTR)) == 1   # unicast to our MAC

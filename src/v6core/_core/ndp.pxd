@@ -14,9 +14,10 @@ Conventions for everything below
   decoded from the big-endian wire.  Addresses are ``addr128_t`` (types.pxd: ``hi`` = bytes
   0-7, ``lo`` = bytes 8-15, each a host-order integer of the big-endian bytes).  MAC
   addresses are passed as pointers to 6 bytes in wire order.
-* The parser reads only ``frame[0 .. len)``; it never writes to the frame and never
-  allocates.  Bytes after the IPv6 payload (Ethernet padding up to 60 bytes) are ignored:
-  the ICMPv6 length comes from the IPv6 Payload Length minus the extension headers.
+* The parser reads only ``frame[0 .. len)``; it never writes to the frame, never
+  allocates, keeps no state (safe from any thread without the GIL).  Bytes after the
+  IPv6 payload (Ethernet padding up to 60 bytes) are ignored: the ICMPv6 length comes
+  from the IPv6 Payload Length minus the extension headers.
 
 What ndp_parse checks, in this order (the first failure is returned)
 ----------------------------------------------------------------------
@@ -27,9 +28,10 @@ the buffer (IP6_PLEN); source not multicast (SRC_MULTICAST, RFC 4291 section 2.7
 Extension headers (RFC 8200 section 4): hop-by-hop (0, only directly after the IPv6 header,
 else EXT_HBH_POS), destination options (60) and routing (43) are skipped by their Hdr Ext
 Len ((n + 1) * 8 bytes; each must lie inside the payload, else EXT_TRUNC); at most
-``NDP_MAX_EXT`` of them (EXT_LIMIT).  A fragment header (44) is FRAGMENT: ND messages are
-never fragmented (RFC 6980 section 5).  Any other next header (ESP, AH, no-next-header,
-TCP, ...) that is not ICMPv6 (58) is NOT_ICMPV6.
+``NDP_MAX_EXT`` of them (EXT_LIMIT: a bound of ours, not an RFC rule; Linux has none).
+A fragment header (44) is FRAGMENT: ND messages are never fragmented (RFC 6980 section
+5).  Any other next header (ESP, AH, no-next-header, TCP, ...) that is not ICMPv6 (58) is
+NOT_ICMPV6.
 ICMPv6: 4 bytes of header present (ICMP_TRUNC); type 133..137 (NOT_ND).  Then, per
 RFC 4861 sections 6.1.1 (RS), 6.1.2 (RA), 7.1.1 (NS), 7.1.2 (NA), 8.1 (Redirect):
   IPv6 Hop Limit 255 (HOP_LIMIT); ICMP Code 0 (CODE); ICMP length >= the fixed part:
@@ -37,9 +39,10 @@ RFC 4861 sections 6.1.1 (RS), 6.1.2 (RA), 7.1.1 (NS), 7.1.2 (NA), 8.1 (Redirect)
   pseudo-header (RFC 8200 section 8.1, Next Header 58, upper-layer length = ICMP length)
   and the whole message is right (CHECKSUM; skipped with NDP_PARSE_NO_CKSUM); options
   (RFC 4861 section 4.6): each has a length > 0 (OPT_LEN_ZERO) and ends inside the
-  message (OPT_TRUNC); a source/target link-layer address option is exactly 8 bytes,
-  i.e. a 6-byte Ethernet address (OPT_LLAO_LEN, RFC 2464 section 6, as Linux does);
-  prefix information is 32 bytes and MTU 8 bytes (OPT_SIZE, RFC 4861 sections 4.6.2, 4.6.4).
+  message (OPT_TRUNC); a link-layer address option the message uses is exactly 8
+  bytes, i.e. a 6-byte Ethernet address (OPT_LLAO_LEN, RFC 2464 section 6, as Linux
+  does); in an RA, prefix information is 32 bytes and MTU 8 (OPT_SIZE, RFC 4861 sections
+  4.6.2, 4.6.4).
   Then the message rules:
   NS/NA/Redirect target not multicast (TARGET_MULTICAST);
   NS from :: needs a solicited-node multicast destination ff02::1:ffXX:XXXX (UNSPEC_DST)
@@ -48,14 +51,19 @@ RFC 4861 sections 6.1.1 (RS), 6.1.2 (RA), 7.1.1 (NS), 7.1.2 (NA), 8.1 (Redirect)
   RA and Redirect come from a link-local source fe80::/10 (SRC_NOT_LINKLOCAL);
   Redirect destination not multicast (REDIRECT_DST_MULTICAST) and its target is
   link-local or equal to its destination (REDIRECT_TARGET).
+On NS and NA the verdicts agree with the Linux kernel's (tests/core/test_ndp_kernel.py).
 Not checked (state the caller owns): whether the target is ours, the Redirect's current
 first-hop router, whether the NS destination is the target's solicited-node address or
 the target itself (it may legitimately be either, or any unicast address for NUD).
 
-Options: the first SLLAO, TLLAO, prefix information, MTU, nonce (RFC 3971 section 5.3.2)
-and redirected header options are located (a later duplicate is counted in ``n_opts`` but
-not recorded, as Linux keeps the first); every other option (RDNSS, route information, ...)
-is only counted and is reached by walking ``opt_off .. end`` in (type, len * 8) steps.
+Options: only the options RFC 4861 specifies for the message are size-checked and
+recorded: SLLAO for RS/RA/NS, TLLAO for NA/Redirect, prefix information and MTU for RA,
+redirected header for Redirect, and the nonce (RFC 3971 section 5.3.2, RFC 7527) for all
+but Redirect.  Any other option "MUST be ignored and the packet processed as normal"
+(sections 6.1.1, 6.1.2, 7.1.1, 7.1.2, 8.1): it is only counted in ``n_opts`` (it still
+needs a length > 0 and to fit).  Of duplicates the first is recorded (as Linux does).
+Other options (RDNSS, route information, ...) are reached by walking ``opt_off .. end``
+in (type, len * 8) steps.
 
 Builders
 --------
@@ -65,8 +73,9 @@ bytes, or a negative ``NDP_E*`` code without a partial guarantee on ``buf`` cont
 ``vlan_tci < 0`` means untagged; 0..0xffff is written as the 802.1Q TCI (PCP, DEI, VID).
 ``dst_mac == NULL`` derives the destination MAC from a multicast IPv6 destination
 (33:33 + its last 32 bits, RFC 2464 section 7); with a unicast destination that is
-NDP_EARG.  Option pointers may be NULL (option omitted).  Frames shorter than 60 bytes are
-not padded (the NIC pads); the returned length is the real frame length.
+NDP_EARG.  Option pointers may be NULL (option omitted).  ``buf`` must not overlap any
+input (a frame being answered, MACs): build the reply in a separate slot.  Frames shorter
+than 60 bytes are not padded (the NIC pads); the returned length is the real frame length.
 """
 
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, int32_t, int64_t, uint64_t
@@ -97,8 +106,8 @@ cdef enum ndp_reason_t:
     NDP_DROP_CHECKSUM = 18              # ICMPv6 checksum wrong (RFC 4443 s2.3)
     NDP_DROP_OPT_LEN_ZERO = 19          # an option with Length 0
     NDP_DROP_OPT_TRUNC = 20             # an option runs past the message
-    NDP_DROP_OPT_LLAO_LEN = 21          # SLLAO/TLLAO not 8 bytes (Ethernet, RFC 2464 s6)
-    NDP_DROP_OPT_SIZE = 22              # prefix information not 32 or MTU not 8 bytes
+    NDP_DROP_OPT_LLAO_LEN = 21          # used SLLAO/TLLAO not 8 bytes (RFC 2464 s6)
+    NDP_DROP_OPT_SIZE = 22              # RA prefix information not 32 or MTU not 8 bytes
     NDP_DROP_TARGET_MULTICAST = 23      # NS/NA/Redirect target is multicast
     NDP_DROP_UNSPEC_DST = 24            # NS from :: not sent to a solicited-node address
     NDP_DROP_UNSPEC_SLLAO = 25          # NS/RS from :: carries a source link-layer option
@@ -169,15 +178,15 @@ ctypedef struct ndp_pkt_t:
     uint8_t hop_limit       # IPv6 Hop Limit
     uint8_t flags           # NA: R|S|O (0x80|0x40|0x20); RA: M|O|...; else 0
     uint8_t n_ext           # extension headers walked
-    uint8_t n_prefix        # prefix information options (all, including duplicates)
+    uint8_t n_prefix        # RA: prefix information options (with duplicates; max 255)
     uint16_t n_opts         # options (all)
-    uint32_t sll_off        # the 6-byte MAC in the first SLLAO; 0 = none
-    uint32_t tll_off        # the 6-byte MAC in the first TLLAO; 0 = none
-    uint32_t prefix_off     # first prefix information option (its type byte); 0 = none
-    uint32_t mtu_off        # MTU option (its type byte); 0 = none
+    uint32_t sll_off        # RS/RA/NS: the 6-byte MAC in the first SLLAO; 0 = none
+    uint32_t tll_off        # NA/Redirect: the 6-byte MAC in the first TLLAO; 0 = none
+    uint32_t prefix_off     # RA: first prefix information option (type byte); 0 = none
+    uint32_t mtu_off        # RA: MTU option (its type byte); 0 = none
     uint32_t nonce_off      # nonce bytes (after type and length); 0 = none
     uint32_t nonce_len      # nonce length in bytes (option length * 8 - 2)
-    uint32_t redir_off      # redirected header option (its type byte); 0 = none
+    uint32_t redir_off      # Redirect: redirected header option (type byte); 0 = none
     addr128_t src           # IPv6 source
     addr128_t dst           # IPv6 destination
     addr128_t target        # NS/NA/Redirect target; 0 for RS/RA

@@ -237,32 +237,42 @@ cdef int ndp_parse_ex(const uint8_t *f, Py_ssize_t n, int flags,
             return _fail(o, NDP_DROP_OPT_TRUNC, r + 1)
         ot = f[r]
         o.n_opts += 1
-        if ot == ND_OPT_SLLA or ot == ND_OPT_TLLA:
-            if ol != 8:
-                return _fail(o, NDP_DROP_OPT_LLAO_LEN, r + 1)
-            if ot == ND_OPT_SLLA:
+        # Only the options RFC 4861 specifies for this message are checked and recorded;
+        # the others "MUST be ignored and the packet processed as normal" (sections
+        # 6.1.1, 6.1.2, 7.1.1, 7.1.2, 8.1): they are only counted.
+        if ot == ND_OPT_SLLA:
+            if t == ND_RS or t == ND_RA or t == ND_NS:
+                if ol != 8:
+                    return _fail(o, NDP_DROP_OPT_LLAO_LEN, r + 1)
                 if o.sll_off == 0:
                     o.sll_off = <uint32_t>(r + 2)
-            elif o.tll_off == 0:
-                o.tll_off = <uint32_t>(r + 2)
+        elif ot == ND_OPT_TLLA:
+            if t == ND_NA or t == ND_REDIRECT:
+                if ol != 8:
+                    return _fail(o, NDP_DROP_OPT_LLAO_LEN, r + 1)
+                if o.tll_off == 0:
+                    o.tll_off = <uint32_t>(r + 2)
         elif ot == ND_OPT_PREFIX:
-            if ol != 32:
-                return _fail(o, NDP_DROP_OPT_SIZE, r + 1)
-            if o.prefix_off == 0:
-                o.prefix_off = <uint32_t>r
-            if o.n_prefix < 255:
-                o.n_prefix += 1
+            if t == ND_RA:
+                if ol != 32:
+                    return _fail(o, NDP_DROP_OPT_SIZE, r + 1)
+                if o.prefix_off == 0:
+                    o.prefix_off = <uint32_t>r
+                if o.n_prefix < 255:
+                    o.n_prefix += 1
         elif ot == ND_OPT_MTU:
-            if ol != 8:
-                return _fail(o, NDP_DROP_OPT_SIZE, r + 1)
-            if o.mtu_off == 0:
-                o.mtu_off = <uint32_t>r
+            if t == ND_RA:
+                if ol != 8:
+                    return _fail(o, NDP_DROP_OPT_SIZE, r + 1)
+                if o.mtu_off == 0:
+                    o.mtu_off = <uint32_t>r
         elif ot == ND_OPT_NONCE:
-            if o.nonce_off == 0:
+            # RFC 3971 section 5.3.2 / RFC 7527: any solicitation or advertisement
+            if o.nonce_off == 0 and t != ND_REDIRECT:
                 o.nonce_off = <uint32_t>(r + 2)
                 o.nonce_len = <uint32_t>(ol - 2)
         elif ot == ND_OPT_REDIRECTED:
-            if o.redir_off == 0:
+            if t == ND_REDIRECT and o.redir_off == 0:
                 o.redir_off = <uint32_t>r
         r += ol
     # -- message rules (RFC 4861 sections 6.1.1, 6.1.2, 7.1.1, 7.1.2, 8.1)
@@ -803,8 +813,11 @@ cdef class NDPFrame:
 
     @property
     def prefixes(self) -> list:
-        """All prefix information options, in order, as :class:`PrefixInfo`."""
+        """All prefix information options of an RA, in order, as :class:`PrefixInfo`
+        (empty for other messages, where RFC 4861 section 4.6.2 options are ignored)."""
         cdef list out = []
+        if self.pkt.type != ND_RA:
+            return out
         for opt in self.options:
             if opt.type == ND_OPT_PREFIX:
                 d = opt.data
@@ -814,7 +827,9 @@ cdef class NDPFrame:
 
     @property
     def options(self) -> list:
-        """Every option, in order, as :class:`Option` (type, memoryview of the option)."""
+        """Every option, in order, as :class:`Option` (type, memoryview of the option),
+        including those the message ignores; empty if the frame failed before its options
+        were walked."""
         cdef list out = []
         cdef Py_ssize_t r = self.pkt.opt_off, end = self.pkt.end, ol
         if self._reason != NDP_OK and self._reason < NDP_DROP_TARGET_MULTICAST:
@@ -926,11 +941,41 @@ def validate(frame, *, bint ip6=False, bint verify_checksum=True):
 # ---------------------------------------------------------------------------------------
 # Argument helpers for the builders
 
+cdef inline int _hexval(Py_UCS4 ch) noexcept:
+    cdef int c = <int>ch
+    if 48 <= c <= 57:
+        return c - 48
+    if 97 <= c <= 102:
+        return c - 87
+    if 65 <= c <= 70:
+        return c - 55
+    return -1
+
+
+cdef int _mac_text17(str s, uint8_t *out) noexcept:
+    """Fast path for "aa:bb:cc:dd:ee:ff" (or with '-'); -1 if not of that form."""
+    cdef int i, hi, lo
+    cdef Py_UCS4 sep
+    for i in range(6):
+        hi = _hexval(s[3 * i])
+        lo = _hexval(s[3 * i + 1])
+        if hi < 0 or lo < 0:
+            return -1
+        if i < 5:
+            sep = s[3 * i + 2]
+            if sep != u":" and sep != u"-":
+                return -1
+        out[i] = <uint8_t>((hi << 4) | lo)
+    return 0
+
+
 cdef int _mac_from(object mac, uint8_t *out) except -1:
     cdef const uint8_t[::1] v
     cdef bytes b
     if type(mac) is bytes and PyBytes_GET_SIZE(mac) == 6:
         memcpy(out, PyBytes_AS_STRING(mac), 6)
+        return 0
+    if type(mac) is str and len(<str>mac) == 17 and _mac_text17(mac, out) == 0:
         return 0
     if isinstance(mac, str):
         s = mac.replace("-", ":")

@@ -5,12 +5,14 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from typing_extensions import disjoint_base
 
 from v6core._core.prefix import PrefixTable
 
 REASON_COUNT: int
 NCOUNTERS: int
 
+@disjoint_base
 class Engine:
     names: tuple[str, ...]
     def __init__(self, rules: Iterable[Any]) -> None: ...
@@ -21,6 +23,7 @@ class Engine:
     def dropped_counts(self) -> npt.NDArray[np.uint64]: ...
     def rule_of(self, target: Any) -> tuple[int, bool] | None: ...
 
+@disjoint_base
 class Port:
     ifindex: int
     def __init__(self, ifindex: int, mac: bytes, *, rate_limit: int = 0,

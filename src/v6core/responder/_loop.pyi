@@ -1,7 +1,10 @@
 """The responder's recvmmsg -> decide -> sendmmsg batch loop (compiled; see _loop.pyx)."""
 
+from typing_extensions import disjoint_base
+
 from v6core.responder._engine import Engine, Port
 
+@disjoint_base
 class Batcher:
     batch: int
     slot: int

@@ -57,9 +57,6 @@ cdef extern from "<sys/socket.h>" nogil:
         MSG_TRUNC
 
 
-DEF_SLOT = 2048
-
-
 cdef class Batcher:
     """Preallocated recvmmsg/sendmmsg slots for one socket.
 
@@ -79,7 +76,7 @@ cdef class Batcher:
     cdef readonly int batch
     cdef readonly int slot
 
-    def __cinit__(self, int batch=64, int slot=DEF_SLOT):
+    def __cinit__(self, int batch=64, int slot=2048):
         if not 1 <= batch <= 1024:
             raise ValueError("batch must be 1 .. 1024")
         if not 128 <= slot <= 65536:
@@ -103,6 +100,9 @@ cdef class Batcher:
             self.tiov[i].iov_base = self.txbuf + <size_t>i * RESP_OUT_CAP
             self.tx[i].msg_hdr.msg_iov = &self.tiov[i]
             self.tx[i].msg_hdr.msg_iovlen = 1
+
+    def __init__(self, int batch=64, int slot=2048):
+        pass   # all done in __cinit__; here for the signature
 
     def __dealloc__(self):
         free(self.rxbuf)

@@ -395,7 +395,7 @@ class Daemon:
             except (BlockingIOError, InterruptedError):
                 return
             with conn:
-                conn.settimeout(0.2)
+                conn.settimeout(0.05)   # short: packets wait while we serve this
                 with contextlib.suppress(OSError):
                     req = conn.recv(4096)
                     body = self.stats_text().encode()
@@ -473,7 +473,12 @@ class Daemon:
             if self._hup:
                 self.reload()
             if self._dirty and time.monotonic() - self._last_sync >= 0.05:
-                self.sync()
+                try:
+                    self.sync()
+                except Exception as e:  # a netlink hiccup must not stop the answering
+                    log.warning("re-reading the kernel state failed (%s: %s); retrying",
+                                type(e).__name__, e)
+                    self._dirty = True
             active = [st for st in self.ifaces.values() if st.sock is not None]
             # packets are served inside the compiled loop; it returns only for the rest
             what, i = batcher.serve([st.sock.fileno() for st in active if st.sock],

@@ -15,6 +15,9 @@ that look like Neighbor Solicitations reach user space:
 Everything else (the checksum, lengths, options, the rules) is decided in user space by
 the NDP codec and the engine, which count each drop under its reason.
 
+* the frame was addressed to this host, a multicast group or broadcast (not
+  PACKET_OTHERHOST: unicast probes for other MACs are never answered);
+
 The socket receives multicast solicitations through ``PACKET_MR_ALLMULTI`` membership
 (RFC 4861 NS go to the solicited-node group, RFC 4291 section 2.7.1), ignores frames the
 host itself sends (``PACKET_IGNORE_OUTGOING``) and bypasses the qdisc on transmit.
@@ -55,9 +58,12 @@ BPF_LD_W_ABS = 0x20
 BPF_LD_H_ABS = 0x28
 BPF_LD_B_ABS = 0x30
 BPF_JEQ_K = 0x15
+BPF_JGE_K = 0x35
 BPF_RET_K = 0x06
 SKF_AD_OFF = -0x1000
 SKF_AD_VLAN_TAG_PRESENT = 48
+SKF_AD_PKTTYPE = 4
+PACKET_OTHERHOST = 3
 
 ICMPV6_NS = 135
 ICMPV6_NA = 136
@@ -67,27 +73,39 @@ def bpf_nd_program(icmp_type: int = ICMPV6_NS, snaplen: int = 0xFFFF,
                    check_vlan: bool = True) -> list[tuple[int, int, int, int]]:
     """A classic BPF program passing untagged Ethernet IPv6 ND frames of ``icmp_type``.
 
-    Offsets are from the Ethernet header (the AF_PACKET ``SOCK_RAW`` view): EtherType at
-    12 (0x86DD), IPv6 Next Header at 20 (58), Hop Limit at 21 (255, RFC 4861 7.1.1/7.1.2),
-    ICMPv6 Type at 54 and Code at 55 (0).  Returns ``(code, jt, jf, k)`` tuples; the
+    Offsets are from the Ethernet header (the AF_PACKET ``SOCK_RAW`` view).  In order:
+    the frame was addressed to this host, to a multicast group or broadcast (packet type
+    below PACKET_OTHERHOST: a frame for another MAC, seen by a promiscuous port or marked
+    so by the kernel because its VLAN has no interface here, is never answered); no
+    802.1Q tag in the skb's metadata (``check_vlan``); EtherType 0x86DD at 12; IPv6 Next
+    Header 58 at 20; Hop Limit 255 at 21 (RFC 4861 7.1.1/7.1.2); ICMPv6 Type
+    ``icmp_type`` at 54 and Code 0 at 55.  Returns ``(code, jt, jf, k)`` tuples; the
     program accepts ``snaplen`` bytes or 0 (drop).
     """
-    checks: list[tuple[int, int, int]] = []  # (load opcode, offset, value)
+    # (load opcode, offset, jump opcode, value): the frame passes a check when the jump's
+    # condition holds (JEQ: equal; JGE is used negated, see below)
+    checks: list[tuple[int, int, int, int]] = [
+        (BPF_LD_W_ABS, (SKF_AD_OFF + SKF_AD_PKTTYPE) & 0xFFFFFFFF, BPF_JGE_K, PACKET_OTHERHOST),
+    ]
     if check_vlan:
-        checks.append((BPF_LD_W_ABS, (SKF_AD_OFF + SKF_AD_VLAN_TAG_PRESENT) & 0xFFFFFFFF, 0))
+        checks.append((BPF_LD_W_ABS, (SKF_AD_OFF + SKF_AD_VLAN_TAG_PRESENT) & 0xFFFFFFFF,
+                       BPF_JEQ_K, 0))
     checks += [
-        (BPF_LD_H_ABS, 12, ETH_P_IPV6),
-        (BPF_LD_B_ABS, 20, 58),
-        (BPF_LD_B_ABS, 21, 255),
-        (BPF_LD_B_ABS, 54, icmp_type),
-        (BPF_LD_B_ABS, 55, 0),
+        (BPF_LD_H_ABS, 12, BPF_JEQ_K, ETH_P_IPV6),
+        (BPF_LD_B_ABS, 20, BPF_JEQ_K, 58),
+        (BPF_LD_B_ABS, 21, BPF_JEQ_K, 255),
+        (BPF_LD_B_ABS, 54, BPF_JEQ_K, icmp_type),
+        (BPF_LD_B_ABS, 55, BPF_JEQ_K, 0),
     ]
     prog: list[tuple[int, int, int, int]] = []
     n = len(checks)
-    for i, (ld, off, val) in enumerate(checks):
+    for i, (ld, off, jmp, val) in enumerate(checks):
         prog.append((ld, 0, 0, off))
-        # on mismatch jump to the final "ret 0": skip the remaining 2*(n-1-i) insns + accept
-        prog.append((BPF_JEQ_K, 0, 2 * (n - 1 - i) + 1, val))
+        to_drop = 2 * (n - 1 - i) + 1   # skip the remaining checks and the accept
+        if jmp == BPF_JGE_K:            # "pkttype >= OTHERHOST" fails the check
+            prog.append((jmp, to_drop, 0, val))
+        else:
+            prog.append((jmp, 0, to_drop, val))
     prog.append((BPF_RET_K, 0, 0, snaplen))
     prog.append((BPF_RET_K, 0, 0, 0))
     return prog
