@@ -79,3 +79,47 @@ def test_bad_input_one_line(argv, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("v6core ndp: error:") and "\n" not in err
+
+
+def _pcap(tmp_path, frames, **kw):
+    from scapy.utils import wrpcap
+
+    path = tmp_path / "nd.pcap"
+    wrpcap(str(path), frames, **kw)
+    return str(path)
+
+
+def test_decode_pcap_summary(tmp_path, capsys):
+    good = (Ether(src="02:00:00:00:00:0a", dst="33:33:ff:00:00:02")
+            / IPv6(src="fe80::a", dst="ff02::1:ff00:2", hlim=255) / ICMPv6ND_NS(tgt="2001:db8::2"))
+    bad = (Ether(src="02:00:00:00:00:0a", dst="33:33:ff:00:00:02")
+           / IPv6(src="fe80::a", dst="ff02::1:ff00:2", hlim=1) / ICMPv6ND_NS(tgt="2001:db8::2"))
+    path = _pcap(tmp_path, [good, bad, good, Ether() / IPv6() / ICMPv6ND_NS(tgt="ff02::1")])
+    assert main(["ndp", "decode", "--pcap", path, "--summary"]) == 1
+    lines = [ln.split() for ln in capsys.readouterr().out.splitlines()]
+    assert lines == [["2", "OK"], ["1", "HOP_LIMIT"], ["1", "TARGET_MULTICAST"]]
+    assert main(["ndp", "decode", "--pcap", path]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith(f"{path}#1: NS fe80::a -> ff02::1:ff00:2 target 2001:db8::2")
+    assert out[1].startswith(f"{path}#2: INVALID HOP_LIMIT")
+
+
+def test_decode_pcap_raw_ipv6(tmp_path, capsys):
+    pkt = IPv6(src="fe80::a", dst="ff02::1:ff00:2", hlim=255) / ICMPv6ND_NS(tgt="2001:db8::2")
+    path = _pcap(tmp_path, [pkt], linktype=229)
+    assert main(["ndp", "decode", "--pcap", path, "--summary"]) == 0
+    assert capsys.readouterr().out.split() == ["1", "OK"]
+
+
+def test_decode_pcap_errors(tmp_path, capsys):
+    p = tmp_path / "x.pcapng"
+    p.write_bytes(b"\x0a\x0d\x0d\x0a" + b"\0" * 40)
+    assert main(["ndp", "decode", "--pcap", str(p)]) == 2
+    assert "pcapng" in capsys.readouterr().err
+    good = Ether() / IPv6(hlim=255) / ICMPv6ND_NS(tgt="2001:db8::2")
+    path = _pcap(tmp_path, [good])
+    with open(path, "ab") as fh:
+        fh.write(b"\x01\x02\x03")                       # a torn record header
+    assert main(["ndp", "decode", "--pcap", path]) == 2
+    err = capsys.readouterr().err
+    assert "truncated record header at byte" in err and "\n" not in err.strip()

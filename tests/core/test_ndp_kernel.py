@@ -201,3 +201,60 @@ def test_kernel_takes_exactly_the_valid_advertisements(make_netns):
     disagree = {n: (kernel[n], ours[n].name) for n in frames
                 if kernel[n] != (ours[n] == DropReason.OK)}
     assert not disagree, f"kernel took / our verdict differ: {disagree}"
+
+
+CAPTURE = r"""
+import select, socket, sys, time
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
+s.bind((sys.argv[1], 0))
+print("ready", flush=True)
+end = time.monotonic() + float(sys.argv[2])
+while (left := end - time.monotonic()) > 0:
+    if select.select([s], [], [], left)[0]:
+        try:
+            f, addr = s.recvfrom(65535)
+        except OSError:                         # ENETDOWN while the link flaps
+            continue
+        print(addr[2], f.hex(), flush=True)     # addr[2]: packet type (4 = outgoing)
+"""
+
+
+@pytest.mark.netns
+def test_every_nd_frame_linux_sends_is_valid(make_netns):
+    """Capture the kernel's own ND traffic (DAD, router solicitation, address resolution,
+    advertisements) on a veth: every ND frame Linux sends parses and validates."""
+    a, b = make_netns("ndpa"), make_netns("ndpb")
+    a.veth(b, "eth0", "eth0")
+    for ns in (a, b):
+        ns.sysctl("net.ipv6.conf.eth0.accept_dad", "1")
+        ns.sysctl("net.ipv6.conf.eth0.dad_transmits", "1")
+        ns.sysctl("net.ipv6.conf.eth0.router_solicitations", "1")
+        ns.sysctl("net.ipv6.conf.eth0.router_solicitation_interval", "1")
+    cap = a.popen(sys.executable, "-c", CAPTURE, "eth0", "4", stdout=subprocess.PIPE,
+                  text=True)
+    try:
+        assert cap.stdout.readline().strip() == "ready"
+        # link flap: the kernel sends DAD probes and router solicitations anew
+        for ns in (a, b):
+            ns.ip("link", "set", "eth0", "down")
+            ns.ip("link", "set", "eth0", "up")
+        a.ip("addr", "add", "2001:db8::a/64", "dev", "eth0")
+        b.ip("addr", "add", "2001:db8::b/64", "dev", "eth0")
+        __import__("time").sleep(2.2)          # past DAD (1 probe, ~1 s)
+        b.run("ping", "-6", "-c", "1", "-W", "1", "2001:db8::a", check=False)
+        a.run("ping", "-6", "-c", "1", "-W", "1", "fe80::1%eth0", check=False)
+        out, _ = cap.communicate(timeout=30)
+    finally:
+        if cap.poll() is None:
+            cap.kill()
+    seen: dict[int, int] = {}
+    for line in out.splitlines():
+        _, hexframe = line.split()
+        frame = bytes.fromhex(hexframe)
+        f = ndp.inspect(frame)
+        if f.reason in (DropReason.NOT_ND, DropReason.NOT_ICMPV6, DropReason.ETHERTYPE):
+            continue                          # MLD reports, echo, ...: not ND
+        assert f.reason == DropReason.OK, (f.reason.name, hexframe)
+        seen[f.type] = seen.get(f.type, 0) + 1
+    # DAD and resolution NS, their NA, the hosts' RS: all seen, all valid
+    assert {133, 135, 136} <= set(seen), seen

@@ -34,7 +34,8 @@ class Guarded:
         base = ctypes.addressof(self._anchor)
         for page in (0, 2):
             if _libc.mprotect(base + page * PAGE, PAGE, 0) != 0:
-                pytest.skip(f"mprotect failed: errno {ctypes.get_errno()}")
+                pytest.skip(f"mprotect failed: errno {ctypes.get_errno()}",
+                            allow_module_level=True)
         self.view = memoryview(self.mm)
 
     def at_end(self, data: bytes) -> memoryview:

@@ -21,6 +21,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     s = p.add_subparsers(dest="ndp_cmd", required=True)
     d = s.add_parser("decode", help="decode and validate frames given as hex")
     d.add_argument("frames", nargs="*", metavar="HEX", help="frames as hex (default: stdin)")
+    d.add_argument("--pcap", metavar="FILE", help="read frames from a classic pcap file "
+                   "(Ethernet or raw IPv6 link type), e.g. from tcpdump -w")
+    d.add_argument("--summary", action="store_true",
+                   help="print only the number of frames per verdict")
     d.add_argument("--ip6", action="store_true", help="frames start at the IPv6 header")
     d.add_argument("--no-checksum", action="store_true", help="do not verify checksums")
     d.add_argument("--json", action="store_true", help="print JSON")
@@ -57,6 +61,43 @@ def _frames(args: argparse.Namespace) -> list[tuple[str, str]]:
     if cur:
         blocks.append((f"<stdin>:{start}", " ".join(cur)))
     return blocks
+
+
+_PCAP_MAGIC = {b"\xd4\xc3\xb2\xa1": "<", b"\xa1\xb2\xc3\xd4": ">",
+               b"\x4d\x3c\xb2\xa1": "<", b"\xa1\xb2\x3c\x4d": ">"}
+_LINK_ETHERNET, _LINK_RAW, _LINK_IPV6 = 1, 101, 229
+
+
+def _read_pcap(path: str) -> tuple[bytes, list[int], list[int], bool]:
+    """One buffer holding every captured frame, their offsets and lengths, and whether
+    the link type is raw IP (no Ethernet header)."""
+    import struct
+
+    from v6core.errors import ConfigError
+
+    with open(path, "rb") as fh:
+        data = fh.read()
+    order = _PCAP_MAGIC.get(data[:4])
+    if order is None:
+        kind = "pcapng" if data[:4] == b"\x0a\x0d\x0d\x0a" else "not a pcap file"
+        raise ConfigError(f"{path}: {kind} (convert with: editcap -F pcap IN OUT)")
+    if len(data) < 24:
+        raise ConfigError(f"{path}: truncated pcap header")
+    link = struct.unpack_from(order + "I", data, 20)[0] & 0x0FFFFFFF
+    if link not in (_LINK_ETHERNET, _LINK_RAW, _LINK_IPV6):
+        raise ConfigError(f"{path}: link type {link} is neither Ethernet (1) nor raw IP "
+                          "(101, 229)")
+    offs, lens, pos = [], [], 24
+    while pos < len(data):
+        if len(data) - pos < 16:
+            raise ConfigError(f"{path}: truncated record header at byte {pos}")
+        incl = struct.unpack_from(order + "I", data, pos + 8)[0]
+        if incl > len(data) - pos - 16:
+            raise ConfigError(f"{path}: record at byte {pos} runs past the end of the file")
+        offs.append(pos + 16)
+        lens.append(incl)
+        pos += 16 + incl
+    return data, offs, lens, link != _LINK_ETHERNET
 
 
 def _hex(where: str, text: str) -> bytes:
@@ -117,14 +158,39 @@ def _describe(f: Any) -> dict[str, Any]:
     return out
 
 
-def run_decode(args: argparse.Namespace) -> int:
-    from v6core._core import ndp
+def _inputs(args: argparse.Namespace) -> tuple[list[tuple[str, Any]], bool]:
+    if args.pcap:
+        data, offs, lens, raw = _read_pcap(args.pcap)
+        view = memoryview(data)
+        return ([(f"{args.pcap}#{i + 1}", view[o:o + n])
+                 for i, (o, n) in enumerate(zip(offs, lens, strict=True))], raw or args.ip6)
+    return [(where, _hex(where, text)) for where, text in _frames(args)], args.ip6
 
+
+def run_decode(args: argparse.Namespace) -> int:
+    from collections import Counter
+
+    import numpy as np
+
+    from v6core._core import ndp
+    from v6core.errors import DropReason
+
+    frames, ip6 = _inputs(args)
+    if args.summary:
+        # one pass over one buffer: the batch API, no Python object per frame
+        blob = b"".join(bytes(f) for _, f in frames)
+        lens = np.array([len(f) for _, f in frames], dtype=np.int64)
+        offs = np.cumsum(lens) - lens
+        reasons = ndp.validate_batch(blob, offs, lens, ip6=ip6,
+                                     verify_checksum=not args.no_checksum)
+        counts = Counter(int(r) for r in reasons)
+        for code, n in sorted(counts.items()):
+            print(f"{n:>10}  {DropReason(code).name}")
+        return 1 if any(code for code in counts) else 0
     rows: list[dict[str, Any]] = []
     bad = 0
-    for where, text in _frames(args):
-        frame = _hex(where, text)
-        f = ndp.inspect(frame, ip6=args.ip6, verify_checksum=not args.no_checksum)
+    for where, frame in frames:
+        f = ndp.inspect(frame, ip6=ip6, verify_checksum=not args.no_checksum)
         if f.reason:
             bad += 1
             rows.append({"frame": where, "valid": False, "reason": f.reason.name,
