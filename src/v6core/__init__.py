@@ -18,6 +18,7 @@ _LAZY = {
     "PolicyError": "v6core.errors",
     "ConfigError": "v6core.errors",
     "Scope": "v6core.errors",
+    "DropReason": "v6core.errors",
     "PrefixTable": "v6core._core.prefix",
     "PolicyTable": "v6core.policy",
     "SourceAddress": "v6core.select",
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
         ConfigError,
         ParseError,
         PolicyError,
+        DropReason,
         Scope,
         V6CoreError,
     )
