@@ -50,9 +50,9 @@ if TYPE_CHECKING:
     from v6core.errors import (
         AddressError,
         ConfigError,
+        DropReason,
         ParseError,
         PolicyError,
-        DropReason,
         Scope,
         V6CoreError,
     )
