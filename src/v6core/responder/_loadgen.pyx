@@ -30,51 +30,10 @@ from v6core._core.ndp cimport (
 cnp.import_array()
 
 
-cdef extern from "<sys/socket.h>" nogil:
-    struct msghdr:
-        void *msg_name
-        unsigned int msg_namelen
-        iovec *msg_iov
-        size_t msg_iovlen
-        void *msg_control
-        size_t msg_controllen
-        int msg_flags
-
-    struct mmsghdr:
-        msghdr msg_hdr
-        unsigned int msg_len
-
-    struct cmsghdr:
-        size_t cmsg_len
-        int cmsg_level
-        int cmsg_type
-
-    cmsghdr *CMSG_FIRSTHDR(msghdr *m)
-    cmsghdr *CMSG_NXTHDR(msghdr *m, cmsghdr *c)
-    unsigned char *CMSG_DATA(cmsghdr *c)
-    int recvmmsg(int fd, mmsghdr *vec, unsigned int vlen, int flags, timespec *timeout)
-    int sendmmsg(int fd, mmsghdr *vec, unsigned int vlen, int flags)
-    enum:
-        MSG_DONTWAIT
-        SOL_SOCKET
-        SCM_TIMESTAMPNS
-
-
-cdef extern from "<poll.h>" nogil:
-    struct pollfd:
-        int fd
-        short events
-        short revents
-    int poll(pollfd *fds, unsigned long nfds, int timeout)
-    enum:
-        POLLIN
-
-
-cdef extern from "<sys/prctl.h>" nogil:
-    int prctl(int option, unsigned long arg2, unsigned long a3, unsigned long a4,
-              unsigned long a5)
-    enum:
-        PR_SET_TIMERSLACK
+from v6core.responder._posix cimport (
+    mmsghdr, cmsghdr, CMSG_FIRSTHDR, CMSG_NXTHDR, CMSG_DATA, recvmmsg, sendmmsg,
+    MSG_DONTWAIT, SOL_SOCKET, SCM_TIMESTAMPNS, pollfd, poll, POLLIN, prctl, PR_SET_TIMERSLACK,
+)
 
 
 DEF NSLOT = 128

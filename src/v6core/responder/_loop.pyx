@@ -23,38 +23,10 @@ from v6core.responder._engine cimport (
 )
 
 
-cdef extern from "<poll.h>" nogil:
-    struct pollfd:
-        int fd
-        short events
-        short revents
-    int poll(pollfd *fds, unsigned long nfds, int timeout)
-    enum:
-        POLLIN
-        POLLERR
-        POLLHUP
-        POLLNVAL
-
-
-cdef extern from "<sys/socket.h>" nogil:
-    struct msghdr:
-        void *msg_name
-        unsigned int msg_namelen
-        iovec *msg_iov
-        size_t msg_iovlen
-        void *msg_control
-        size_t msg_controllen
-        int msg_flags
-
-    struct mmsghdr:
-        msghdr msg_hdr
-        unsigned int msg_len
-
-    int recvmmsg(int fd, mmsghdr *vec, unsigned int vlen, int flags, timespec *timeout)
-    int sendmmsg(int fd, mmsghdr *vec, unsigned int vlen, int flags)
-    enum:
-        MSG_DONTWAIT
-        MSG_TRUNC
+from v6core.responder._posix cimport (
+    mmsghdr, pollfd, poll, recvmmsg, sendmmsg, MSG_DONTWAIT, MSG_TRUNC, POLLIN, POLLERR,
+    POLLHUP, POLLNVAL,
+)
 
 
 cdef class Batcher:
