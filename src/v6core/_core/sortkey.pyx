@@ -117,25 +117,36 @@ cdef int32_t sk_cpl(int flavor, addr128_t src, addr128_t dst, int32_t src_plen) 
     return n if n < src_plen else src_plen
 
 
+cdef inline uint32_t _musl_assemble(bint usable, int32_t dscope, int32_t sscope,
+                                    int32_t dlabel, int32_t slabel, int32_t dprec,
+                                    int32_t cpl, int index) noexcept nogil:
+    """musl's key from the row's attributes (the one place its bit layout is written)."""
+    cdef uint32_t key = 0
+    if usable:
+        key |= DAS_USABLE
+        if dscope == sscope:
+            key |= DAS_MATCHINGSCOPE
+        if dlabel == slabel:
+            key |= DAS_MATCHINGLABEL
+    else:
+        cpl = 0
+    key |= (<uint32_t>dprec) << DAS_PREC_SHIFT
+    key |= (<uint32_t>(15 - dscope)) << DAS_SCOPE_SHIFT
+    key |= (<uint32_t>cpl) << DAS_PREFIX_SHIFT
+    key |= (<uint32_t>(MUSL_MAXADDRS - index)) << DAS_ORDER_SHIFT
+    return key
+
+
 cdef uint32_t musl_key(const sk_policy_t *pol, addr128_t dst, addr128_t src, bint usable,
                        int index) noexcept nogil:
     """musl 1.2.x's 31-bit sort key (lookup_name.c), bit for bit; see sortkey.pxd."""
-    cdef int32_t dscope = addr_scope(dst, True)
-    cdef int32_t dprec = sk_precedence(pol, dst)
-    cdef uint32_t key = 0
-    cdef int32_t plen = 0
-    if usable:
-        key |= DAS_USABLE
-        if dscope == addr_scope(src, True):
-            key |= DAS_MATCHINGSCOPE
-        if sk_label(pol, dst) == sk_label(pol, src):
-            key |= DAS_MATCHINGLABEL
-        plen = addr_common_len(src, dst)
-    key |= (<uint32_t>dprec) << DAS_PREC_SHIFT
-    key |= (<uint32_t>(15 - dscope)) << DAS_SCOPE_SHIFT
-    key |= (<uint32_t>plen) << DAS_PREFIX_SHIFT
-    key |= (<uint32_t>(MUSL_MAXADDRS - index)) << DAS_ORDER_SHIFT
-    return key
+    if not usable:
+        # the source-side fields are not read for an unusable row
+        return _musl_assemble(False, addr_scope(dst, True), -1, SK_NO_LABEL, SK_NO_LABEL,
+                              sk_precedence(pol, dst), 0, index)
+    return _musl_assemble(True, addr_scope(dst, True), addr_scope(src, True),
+                          sk_label(pol, dst), sk_label(pol, src), sk_precedence(pol, dst),
+                          addr_common_len(src, dst), index)
 
 
 cdef bint musl_skip_sort(const sk_row_t *rows, Py_ssize_t n) noexcept nogil:
@@ -161,17 +172,18 @@ cdef inline int _rfc_home_rank(uint32_t f) noexcept nogil:
     return 1
 
 
-cdef uint64_t sk_wide_key(int flavor, const sk_policy_t *pol, addr128_t dst, addr128_t src,
-                          uint32_t flags) noexcept nogil:
-    """Rules 1-8 as one uint64 (larger is preferred); layout in sortkey.pxd."""
+cdef inline uint64_t _wide_assemble(int flavor, uint32_t flags, int32_t dscope,
+                                    int32_t sscope, int32_t dlabel, int32_t slabel,
+                                    int32_t dprec) noexcept nogil:
+    """Rules 1-8 as one uint64 from the row's attributes (the one place the layout is
+    written; see sortkey.pxd)."""
     cdef uint64_t key = 0
-    cdef int32_t dscope = sk_scope(flavor, pol, dst)
     cdef uint32_t dep = SK_F_DEPRECATED
     if flavor == SK_GLIBC:
         dep |= SK_F_OPTIMISTIC
     if flags & SK_F_USABLE:
         key |= (<uint64_t>1) << SK_K_USABLE
-        if dscope == sk_scope(flavor, pol, src):
+        if dscope == sscope:
             key |= (<uint64_t>1) << SK_K_SCOPE_MATCH
         if not (flags & dep):
             key |= (<uint64_t>1) << SK_K_NOT_DEPRECATED
@@ -180,13 +192,24 @@ cdef uint64_t sk_wide_key(int flavor, const sk_policy_t *pol, addr128_t dst, add
                 key |= (<uint64_t>1) << SK_K_HOME
         else:
             key |= (<uint64_t>_rfc_home_rank(flags)) << SK_K_HOME
-        if sk_label(pol, dst) == sk_label(pol, src):
+        if dlabel == slabel:
             key |= (<uint64_t>1) << SK_K_LABEL_MATCH
         if not (flags & SK_F_ENCAP):
             key |= (<uint64_t>1) << SK_K_NATIVE
-    key |= (<uint64_t>(<uint32_t>sk_precedence(pol, dst) & 0x7fffffffU)) << SK_K_PREC
+    key |= (<uint64_t>(<uint32_t>dprec & 0x7fffffffU)) << SK_K_PREC
     key |= (<uint64_t>(15 - dscope) & 0xf) << SK_K_SCOPE
     return key
+
+
+cdef uint64_t sk_wide_key(int flavor, const sk_policy_t *pol, addr128_t dst, addr128_t src,
+                          uint32_t flags) noexcept nogil:
+    """Rules 1-8 as one uint64 (larger is preferred); layout in sortkey.pxd."""
+    if not (flags & SK_F_USABLE):
+        # the source-side fields are not read for an unusable row
+        return _wide_assemble(flavor, flags, sk_scope(flavor, pol, dst), -1, SK_NO_LABEL,
+                              SK_NO_LABEL, sk_precedence(pol, dst))
+    return _wide_assemble(flavor, flags, sk_scope(flavor, pol, dst), sk_scope(flavor, pol, src),
+                          sk_label(pol, dst), sk_label(pol, src), sk_precedence(pol, dst))
 
 
 cdef void sk_fill_row(int flavor, const sk_policy_t *pol, sk_row_t *row) noexcept nogil:
@@ -203,10 +226,13 @@ cdef void sk_fill_row(int flavor, const sk_policy_t *pol, sk_row_t *row) noexcep
         row.slabel = SK_NO_LABEL
         row.sscope = -1
         row.cpl = 0
+    # the keys from the attributes just computed, rather than looking them all up again
     if flavor == SK_MUSL:
-        row.key = musl_key(pol, row.dst, row.src, usable, <int>row.index)
+        row.key = _musl_assemble(usable, row.dscope, row.sscope, row.dlabel, row.slabel,
+                                 row.dprec, row.cpl, <int>row.index)
     else:
-        row.key = sk_wide_key(flavor, pol, row.dst, row.src, row.flags)
+        row.key = _wide_assemble(flavor, row.flags, row.dscope, row.sscope, row.dlabel,
+                                 row.slabel, row.dprec)
 
 
 cdef int sk_decide(int flavor, const sk_row_t *a, const sk_row_t *b) noexcept nogil:
