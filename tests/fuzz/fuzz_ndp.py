@@ -17,46 +17,17 @@ coverage of the Cython module needs clang (-fsanitize=fuzzer-no-link), not on th
 
 from __future__ import annotations
 
-import ctypes
-import mmap
 import re
 import sys
 from pathlib import Path
 
 import atheris
 import numpy  # noqa: F401  (imported first so that only v6core is instrumented)
+from guarded import PAGE, Guarded  # beside this script
 
 with atheris.instrument_imports(include=["v6core"]):
     from v6core._core import ndp
     from v6core.errors import DropReason
-
-PAGE = mmap.PAGESIZE
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-
-
-class Guarded:
-    def __init__(self) -> None:
-        self.mm = mmap.mmap(-1, 3 * PAGE)
-        self._anchor = ctypes.c_char.from_buffer(self.mm)
-        base = ctypes.addressof(self._anchor)
-        for page in (0, 2):
-            if _libc.mprotect(base + page * PAGE, PAGE, 0) != 0:
-                raise OSError(ctypes.get_errno(), "mprotect")
-        self.view = memoryview(self.mm)
-
-    def at_end(self, data: bytes) -> memoryview:
-        start = 2 * PAGE - len(data)
-        self.mm[start:2 * PAGE] = data
-        return self.view[start:2 * PAGE]
-
-    def at_start(self, data: bytes) -> memoryview:
-        self.mm[PAGE:PAGE + len(data)] = data
-        return self.view[PAGE:PAGE + len(data)]
-
-    def out(self, size: int) -> memoryview:
-        return self.view[2 * PAGE - size:2 * PAGE]
-
 
 IN, OUT = Guarded(), Guarded()
 DATA = Path(__file__).resolve().parent.parent / "data"
