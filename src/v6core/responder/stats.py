@@ -33,68 +33,59 @@ def _esc(v: str) -> str:
     return v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
+def _family(lines: list[str], name: str, kind: str, help_text: str,
+            samples: Iterable[tuple[dict[str, str], int]]) -> None:
+    """Append one metric family: its HELP and TYPE lines, then one line per sample."""
+    lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
+    for labels, value in samples:
+        pairs = ",".join(f'{k}="{_esc(v)}"' for k, v in labels.items())
+        lines.append(f"{name}{{{pairs}}} {int(value)}" if pairs else f"{name} {int(value)}")
+
+
+def _drops(it) -> Iterable[tuple[dict[str, str], int]]:
+    c = it.port.counters
+    for code in range(1, 120):
+        if c[code]:
+            yield {"interface": it.name, "reason": verdict_name(code)}, c[code]
+    for code, name in ((COUNTER_RX_TRUNC, "rx_truncated"), (COUNTER_RX_ERR, "rx_error")):
+        if c[code]:
+            yield {"interface": it.name, "reason": name}, c[code]
+    if getattr(it, "kernel_drops", 0):
+        yield {"interface": it.name, "reason": "socket_queue_full"}, it.kernel_drops
+
+
 def render(ifaces: Iterable, reloads: int) -> str:
     """Prometheus text for ``ifaces`` (objects with ``name``, ``port``, ``up`` and
     ``rule_totals()`` -> {rule name: (answered, dropped)})."""
-    lines = [
-        "# HELP v6core_respond_received_total Frames that passed the kernel BPF filter.",
-        "# TYPE v6core_respond_received_total counter",
-    ]
     rows = list(ifaces)
-    for it in rows:
-        lines.append(f'v6core_respond_received_total{{interface="{_esc(it.name)}"}} '
-                     f"{int(it.port.counters[COUNTER_RX])}")
-    lines += ["# HELP v6core_respond_answered_total Neighbor Advertisements built.",
-              "# TYPE v6core_respond_answered_total counter"]
-    for it in rows:
-        lines.append(f'v6core_respond_answered_total{{interface="{_esc(it.name)}"}} '
-                     f"{int(it.port.counters[0])}")
-    lines += ["# HELP v6core_respond_sent_total Neighbor Advertisements the kernel accepted.",
-              "# TYPE v6core_respond_sent_total counter"]
-    for it in rows:
-        lines.append(f'v6core_respond_sent_total{{interface="{_esc(it.name)}"}} '
-                     f"{int(it.port.counters[COUNTER_TX])}")
-    lines += ["# HELP v6core_respond_dropped_total Frames not answered, by reason.",
-              "# TYPE v6core_respond_dropped_total counter"]
-    for it in rows:
-        c = it.port.counters
-        for code in range(1, 120):
-            if c[code]:
-                lines.append(f'v6core_respond_dropped_total{{interface="{_esc(it.name)}",'
-                             f'reason="{verdict_name(code)}"}} {int(c[code])}')
-        for code, name in ((COUNTER_RX_TRUNC, "rx_truncated"), (COUNTER_RX_ERR, "rx_error")):
-            if c[code]:
-                lines.append(f'v6core_respond_dropped_total{{interface="{_esc(it.name)}",'
-                             f'reason="{name}"}} {int(c[code])}')
-        if getattr(it, "kernel_drops", 0):
-            lines.append(f'v6core_respond_dropped_total{{interface="{_esc(it.name)}",'
-                         f'reason="socket_queue_full"}} {it.kernel_drops}')
-    lines += ["# HELP v6core_respond_batches_total recvmmsg calls that returned frames.",
-              "# TYPE v6core_respond_batches_total counter"]
-    for it in rows:
-        lines.append(f'v6core_respond_batches_total{{interface="{_esc(it.name)}"}} '
-                     f"{int(it.port.counters[COUNTER_BATCHES])}")
-    lines += ["# HELP v6core_respond_rule_answered_total Answers per rule.",
-              "# TYPE v6core_respond_rule_answered_total counter"]
     totals = [(it, it.rule_totals()) for it in rows]
-    for it, t in totals:
-        for rule, (a, _) in t.items():
-            lines.append(f'v6core_respond_rule_answered_total{{interface="{_esc(it.name)}",'
-                         f'rule="{_esc(rule)}"}} {a}')
-    lines += ["# HELP v6core_respond_rule_dropped_total Policy drops per rule after it matched.",
-              "# TYPE v6core_respond_rule_dropped_total counter"]
-    for it, t in totals:
-        for rule, (_, d) in t.items():
-            lines.append(f'v6core_respond_rule_dropped_total{{interface="{_esc(it.name)}",'
-                         f'rule="{_esc(rule)}"}} {d}')
-    lines += ["# HELP v6core_respond_interface_up 1 while a packet socket is attached.",
-              "# TYPE v6core_respond_interface_up gauge"]
-    for it in rows:
-        lines.append(f'v6core_respond_interface_up{{interface="{_esc(it.name)}"}} '
-                     f"{1 if it.up else 0}")
-    lines += ["# HELP v6core_respond_reloads_total Successful SIGHUP rule reloads.",
-              "# TYPE v6core_respond_reloads_total counter",
-              f"v6core_respond_reloads_total {reloads}"]
+
+    def per_iface(counter: int):
+        return (({"interface": it.name}, it.port.counters[counter]) for it in rows)
+
+    lines: list[str] = []
+    _family(lines, "v6core_respond_received_total", "counter",
+            "Frames that passed the kernel BPF filter.", per_iface(COUNTER_RX))
+    _family(lines, "v6core_respond_answered_total", "counter",
+            "Neighbor Advertisements built.", per_iface(0))
+    _family(lines, "v6core_respond_sent_total", "counter",
+            "Neighbor Advertisements the kernel accepted.", per_iface(COUNTER_TX))
+    _family(lines, "v6core_respond_dropped_total", "counter",
+            "Frames not answered, by reason.", (s for it in rows for s in _drops(it)))
+    _family(lines, "v6core_respond_batches_total", "counter",
+            "recvmmsg calls that returned frames.", per_iface(COUNTER_BATCHES))
+    _family(lines, "v6core_respond_rule_answered_total", "counter", "Answers per rule.",
+            (({"interface": it.name, "rule": rule}, a)
+             for it, t in totals for rule, (a, _) in t.items()))
+    _family(lines, "v6core_respond_rule_dropped_total", "counter",
+            "Policy drops per rule after it matched.",
+            (({"interface": it.name, "rule": rule}, d)
+             for it, t in totals for rule, (_, d) in t.items()))
+    _family(lines, "v6core_respond_interface_up", "gauge",
+            "1 while a packet socket is attached.",
+            (({"interface": it.name}, 1 if it.up else 0) for it in rows))
+    _family(lines, "v6core_respond_reloads_total", "counter",
+            "Successful SIGHUP rule reloads.", [({}, reloads)])
     return "\n".join(lines) + "\n"
 
 
