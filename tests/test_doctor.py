@@ -571,10 +571,6 @@ def selection_host(v6src: str | None, libc_bytes: bytes | None = None) -> Host:
     return h
 
 
-def _need_api():
-    pytest.importorskip("v6core.select", reason="resolver-ordering API (issue 3) missing")
-
-
 def _glibc_host() -> None:
     with open("/bin/sh", "rb") as f:
         if "ld-linux" not in (facts.elf_interpreter(f.read(65536)) or ""):
@@ -582,7 +578,6 @@ def _glibc_host() -> None:
 
 
 def test_ula_only_glibc_prefers_ipv4_and_prints_full_label_table():
-    _need_api()
     _glibc_host()
     (f,) = findings(selection_host("fd00::2"), "selection")
     assert f.id == "prefers-ipv4" and f.status == Status.FAIL
@@ -601,7 +596,6 @@ def test_ula_only_glibc_prefers_ipv4_and_prints_full_label_table():
 
 
 def test_label_fix_in_gai_conf_makes_glibc_pass():
-    _need_api()
     _glibc_host()
     h = selection_host("fd00::2")
     h.files["/etc/gai.conf"] = "".join(
@@ -614,7 +608,6 @@ def test_label_fix_in_gai_conf_makes_glibc_pass():
 
 
 def test_ula_only_musl_gets_no_gai_conf_fix(musl_binary):
-    _need_api()
     h = selection_host("fd00::2", musl_binary)
     h.files["/etc/gai.conf"] = "label fd00::/8 1\n"
     (f,) = findings(h, "selection")
@@ -628,7 +621,6 @@ def test_ula_only_musl_gets_no_gai_conf_fix(musl_binary):
 
 
 def test_global_source_prefers_ipv6_and_no_route_is_info():
-    _need_api()
     (f,) = findings(selection_host("2001:db8:1::10"), "selection")
     assert f.id == "prefers-ipv6" and f.status == Status.OK
     (g,) = findings(selection_host(None), "selection")
@@ -638,7 +630,6 @@ def test_global_source_prefers_ipv6_and_no_route_is_info():
 def test_deprecated_flag_reaches_the_resolver():
     """A deprecated IPv6 source loses to IPv4 by rule 3 in glibc (flag from the address
     list, not from the kernel probe)."""
-    _need_api()
     _glibc_host()
     h = selection_host(None)
     h.addr("eth0", "2001:db8:1::10/64", deprecated=True, preferred_life_time=0)
@@ -651,7 +642,6 @@ def test_deprecated_flag_reaches_the_resolver():
 
 
 def test_source_check_reports_rfc6724_choice():
-    _need_api()
     # rule 7 (prefer temporary) decides between two otherwise equal addresses
     h = Host().iface("eth0").addr("eth0", "2001:db8:1::10/64")
     h.addr("eth0", "2001:db8:1::abcd/64", temporary=True)
@@ -660,7 +650,6 @@ def test_source_check_reports_rfc6724_choice():
 
 
 def test_gai_conf_lint_reports_dropped_rows():
-    _need_api()
     _glibc_host()
     h = selection_host("fd00::2")
     h.files["/etc/gai.conf"] = "precedence ::ffff:0:0/96 100\n"
@@ -755,7 +744,6 @@ def test_malformed_ip_json_falls_back_to_if_inet6(text):
 
 
 def test_prefer_ipv4_precedence_line_is_named():
-    _need_api()
     _glibc_host()
     h = selection_host("2001:db8:1::10")
     h.files["/etc/gai.conf"] = "precedence ::ffff:0:0/96 100\n"

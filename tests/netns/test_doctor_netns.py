@@ -366,8 +366,6 @@ def test_ula_only_container(make_netns, probes, tmp_path):
 def test_container_range_needs_a_responder(make_netns, tmp_path, responder):
     if responder == "ndppd" and shutil.which("ndppd") is None:
         pytest.skip("ndppd not installed")
-    if responder == "v6core":
-        pytest.importorskip("v6core.responder.daemon", reason="responder (issue 6) missing")
     rtr, host, ctr = make_netns("rtr"), make_netns("hst"), make_netns("ctr")
     rtr.veth(host, "rtr0", "uplink")
     host.veth(ctr, "vc", "eth0")

@@ -16,11 +16,9 @@ CHECK = "libc"
 
 def gai_lint(text: str, path: str) -> tuple[list[str], list[str], list[str]] | None:
     """(problems: errors and warnings, notes, effective-table lines) from v6core's
-    gai.conf parser (glibc 2.36 semantics), or None when this build has none."""
-    try:
-        from v6core.policy import parse_gai_conf
-    except ImportError:
-        return None
+    gai.conf parser (glibc 2.36 semantics)."""
+    from v6core.policy import parse_gai_conf
+
     conf = parse_gai_conf(text, path=path)
     problems = [str(d) for d in conf.diagnostics if d.severity in ("error", "warning")]
     notes = [str(d) for d in conf.diagnostics if d.severity not in ("error", "warning")]

@@ -16,8 +16,6 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import re
-import tomllib
-from collections.abc import Callable
 from typing import Any
 
 from v6core.doctor import facts
@@ -249,21 +247,17 @@ def _processes(ctx: Context) -> list[tuple[str, list[str]]]:
 
 def _ndppd_rules(text: str, path: str = "ndppd.conf") -> list[tuple[str, ipaddress.IPv6Network]]:
     """(proxy interface, rule prefix) pairs from ndppd.conf: ``proxy IF { rule PFX { ... } }``,
-    read by the responder's ndppd importer when this build has it, else minimally
-    (comments, nesting and the two keywords)."""
-    import_ndppd: Callable[[str, str], tuple[Any, list[str]]] | None
+    read by the responder's ndppd importer, else (a file the importer refuses) minimally:
+    comments, nesting and the two keywords."""
+    from v6core.responder.config import import_ndppd
+
     try:
-        from v6core.responder.config import import_ndppd
-    except ImportError:
-        import_ndppd = None
-    if import_ndppd is not None:
-        try:
-            cfg, _notes = import_ndppd(text, path)
-        except Exception:  # a file ndppd itself would reject: fall through to the minimal read
-            pass
-        else:
-            return [(i.name, ipaddress.IPv6Network(r.prefix, strict=False))
-                    for i in cfg.interfaces for r in i.rules]
+        cfg, _notes = import_ndppd(text, path)
+    except Exception:  # a file ndppd itself would reject: fall through to the minimal read
+        pass
+    else:
+        return [(i.name, ipaddress.IPv6Network(r.prefix, strict=False))
+                for i in cfg.interfaces for r in i.rules]
     text = re.sub(r"#[^\n]*", "", text)
     tokens = re.findall(r"[{}]|[^\s{}]+", text)
     out = []
@@ -295,33 +289,14 @@ def _ndppd_rules(text: str, path: str = "ndppd.conf") -> list[tuple[str, ipaddre
 
 
 def _v6core_rules(ctx: Context, path: str, text: str) -> list[tuple[str, ipaddress.IPv6Network]]:
-    loads: Callable[[str, str], Any] | None
-    try:  # the responder's own loader, when this build has it
-        from v6core.responder.config import loads
-    except ImportError:
-        loads = None
-    out: list[tuple[str, ipaddress.IPv6Network]] = []
-    if loads is not None:
-        try:
-            cfg = loads(text, path)
-            for iface in cfg.interfaces:
-                for rule in iface.rules:
-                    out.append((iface.name, ipaddress.IPv6Network(rule.prefix, strict=False)))
-            return out
-        except Exception:  # a config the daemon would refuse covers nothing
-            return []
+    from v6core.responder.config import loads
+
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
+        cfg = loads(text, path)
+    except Exception:  # a config the daemon would refuse covers nothing
         return []
-    for iface in data.get("interface", []) if isinstance(data.get("interface"), list) else []:
-        for rule in iface.get("rule", []) if isinstance(iface, dict) else []:
-            try:
-                out.append((str(iface.get("name")), ipaddress.IPv6Network(rule.get("prefix"),
-                                                                          strict=False)))
-            except (ValueError, TypeError, AttributeError):
-                continue
-    return out
+    return [(iface.name, ipaddress.IPv6Network(rule.prefix, strict=False))
+            for iface in cfg.interfaces for rule in iface.rules]
 
 
 def _responders(ctx: Context) -> list[Finding]:

@@ -31,12 +31,6 @@ V4_KINDS = ("global IPv4", "private IPv4")
 FLAVORS = ("glibc", "musl")
 
 
-def _api() -> Any:
-    try:
-        import v6core
-        return (v6core.PolicyTable, v6core.SourceAddress, v6core.explain)
-    except (ImportError, AttributeError):
-        return None
 
 
 def _source_obj(ctx: Context, SourceAddress: Any, src: str | None) -> Any:
@@ -75,20 +69,17 @@ def label_fix(PolicyTable: Any, policy: Any, ula_prefix: str) -> list[str]:
 
 
 def check(ctx: Context) -> list[Finding]:
-    api = _api()
+    from v6core.policy import PolicyTable, parse_gai_conf
+    from v6core.select import SourceAddress, explain
+
     dests = dict(DESTINATIONS)
     dests.update(ctx.options.destinations or {})
     sources = {k: ctx.view.source_for(d) for k, d in dests.items()}
-    if api is None:
-        return [Finding(CHECK, "no-resolver-api", Status.SKIP,
-                        "this build of v6core has no resolver-ordering API (v6core.explain)")]
-    PolicyTable, SourceAddress, explain = api
     lc = ctx.libc
     gai_text = ctx.view.read(ctx.options.gai_conf)
     glibc_policy = None
     notes = []
     if gai_text is not None:
-        from v6core.policy import parse_gai_conf
         glibc_policy = parse_gai_conf(gai_text, path=ctx.options.gai_conf).table
         active = any(ln.strip() and not ln.lstrip().startswith("#")
                      for ln in gai_text.splitlines())

@@ -58,10 +58,8 @@ def persist_hints(ifname: str, others: list[facts.Address]) -> list[str]:
 
 
 def _rfc_choice(dest: str, cands: list[facts.Address]) -> str | None:
-    try:
-        from v6core import SourceAddress, select_source
-    except ImportError:
-        return None
+    from v6core.select import SourceAddress, select_source
+
     objs = [SourceAddress(a.address, prefixlen=a.prefixlen, deprecated=a.deprecated,
                           temporary=a.temporary, home=a.home, optimistic=a.optimistic)
             for a in cands]
