@@ -47,24 +47,24 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if not groups:
         return
     tr = terminalreporter
-    gw = max(len(g) for g in groups)
-    nw = max(len(r[1]) for rows in groups.values() for r in rows) + 4
-    tr.section("v6core against its peers (medians on both sides)")
-    tr.write_line(f"{'suite: pair':<{gw}}  {'role':<7} {'benchmark':<{nw}} "
-                  f"{'median/round':>13} {'items/s':>14}")
+    lines: list[tuple[str, str, str, str, str]] = []
     for group, rows in sorted(groups.items()):
         for role, name, med, items in sorted(rows, key=lambda r: (r[0] != "v6core", r[1])):
-            tr.write_line(f"{group:<{gw}}  {role:<7} {name:<{nw}} "
-                          f"{_seconds(med):>13} {items / med:>14,.0f}")
+            lines.append((group, role, name, _seconds(med), f"{items / med:,.0f}"))
         ours = [r for r in rows if r[0] == "v6core"]
         peers = [r for r in rows if r[0] == "peer"]
         for _, oname, omed, oitems in ours:
             for _, pname, pmed, pitems in peers:
-                # items/s against items/s: sides may handle different items per round
+                # items/s against items/s: the sides may handle different items per round
                 ratio = (oitems / omed) / (pitems / pmed)
                 label = f"{oname} vs {pname}" if len(ours) > 1 else f"vs {pname}"
-                tr.write_line(f"{group:<{gw}}  {'ratio':<7} {label:<{nw + 14}} "
-                              f"{ratio:>13,.2f}x")
+                lines.append((group, "ratio", label, "", f"{ratio:,.2f}x"))
+    head = ("suite: pair", "role", "benchmark", "median/round", "items/s (ratio)")
+    w = [max(len(x[i]) for x in [head, *lines]) for i in range(5)]
+    tr.section("v6core against its peers (medians on both sides)")
+    for x in [head, *lines]:
+        tr.write_line(f"{x[0]:<{w[0]}}  {x[1]:<{w[1]}}  {x[2]:<{w[2]}}  {x[3]:>{w[3]}}  "
+                      f"{x[4]:>{w[4]}}")
 
 
 def _seconds(s: float) -> str:
