@@ -1,47 +1,70 @@
 """Bulk ordering benchmarks: musl keys, grouped ordering, and ``v6core simulate``.
 
-Peers in the same run: a plain C loop (bench/musl_keys.c, built here with ``cc -O2``)
-and a pure-Python ``ipaddress`` implementation of the same key.  Every benchmark checks
-its answer.  Run:
+Peers of ``bulk.musl_keys`` in the same run, on the same numpy buffers:
 
-    PYTHONPATH=src python -m pytest bench/bench_bulk.py --benchmark-only
+* the same kernel in plain C: v6core's branch-free C (extracted from the Cython source at
+  session start, bench/musl_kernel_loop.c around it) built with the extension's flags
+  (``-O2 -fno-strict-aliasing -fwrapv``) into a temporary .so and called through ctypes:
+  Cython against C, the same algorithm;
+* a plain C loop written the way musl's lookup_name.c reads (bench/musl_keys.c, same
+  flags): the obvious C program;
+* pure Python with ``ipaddress``, one row at a time (on fewer rows).
 
-``V6CORE_BENCH_ROWS`` (default 10_000_000) sets the row count; ``V6CORE_BENCH_LOOKUPS``
-(default 10_000_000) the lookups of the simulate benchmark.
+Every benchmark checks its answer (every peer's keys equal the kernel's; ``order_groups``
+against ``sort_destinations`` on a sample of groups; ``simulate`` against its own
+totals).  Figures are medians of the rounds (bench/conftest.py prints the pairs and
+ratios).  Run:
+
+    PYTHONPATH=src python -m pytest bench/bench_bulk.py --benchmark-only -p no:cacheprovider
+
+``V6CORE_BENCH_ROWS`` (default 10_000_000; 20_000 under ``V6CORE_BENCH_QUICK``) sets the
+row count; ``V6CORE_BENCH_LOOKUPS`` (default 10_000_000; 20_000 quick) the lookups of the
+simulate benchmark.
 """
 
 from __future__ import annotations
 
+import ast
 import ctypes
 import ipaddress
 import os
+import re
 import shutil
 import subprocess
+import textwrap
 import time
 import tracemalloc
 
 import numpy as np
 import pytest
 
+from bench.conftest import scale
 from v6core import simulate as sim
 from v6core._core import bulk
 
-ROWS = int(os.environ.get("V6CORE_BENCH_ROWS", 10_000_000))
-LOOKUPS = int(os.environ.get("V6CORE_BENCH_LOOKUPS", 10_000_000))
-PY_ROWS = min(ROWS, 20_000)
+ROWS = int(os.environ.get("V6CORE_BENCH_ROWS", scale(10_000_000, 20_000)))
+LOOKUPS = int(os.environ.get("V6CORE_BENCH_LOOKUPS", scale(10_000_000, 20_000)))
+PY_ROWS = min(ROWS, scale(20_000, 2_000))
 HERE = os.path.dirname(os.path.abspath(__file__))
-RESULTS: dict[str, float] = {}
+CORE_SRC = os.path.join(os.path.dirname(HERE), "src", "v6core", "_core")
+# the flags setup.py's extensions end up with (sysconfig's -O3 -fwrapv, then setup.py's -O2)
+C_FLAGS = ["-O2", "-fno-strict-aliasing", "-fwrapv"]
+MUSL_GROUP = f"musl keys, {ROWS:,} rows"
 
 
 def cpu_rate(fn, n: int, repeat: int = 3) -> float:
-    """Items per CPU-second of the calling thread (best of ``repeat``): a single-core figure
-    that holds up when other processes share the machine."""
-    best = float("inf")
+    """Items per CPU-second of the calling thread (median of ``repeat``): a single-core
+    figure that holds up when other processes share the machine."""
+    times = []
     for _ in range(repeat):
         t = time.thread_time()
         fn()
-        best = min(best, time.thread_time() - t)
-    return n / best
+        times.append(time.thread_time() - t)
+    return n / sorted(times)[len(times) // 2]
+
+
+def _median_rate(benchmark, n: int) -> float | None:
+    return None if benchmark.stats is None else n / benchmark.stats.stats.median
 
 
 # ---------------------------------------------------------------- data
@@ -145,73 +168,114 @@ def python_musl_keys(dst, src, flags, pos):
     return out
 
 
-@pytest.fixture(scope="module")
-def c_loop(tmp_path_factory):
+def _compiler() -> str:
     cc = shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc")
     if cc is None:
-        pytest.skip("no C compiler for the C-loop peer")
-    so = tmp_path_factory.mktemp("cpeer") / "musl_keys.so"
-    subprocess.run([cc, "-O2", "-shared", "-fPIC", "-o", str(so),
-                    os.path.join(HERE, "musl_keys.c")], check=True)
+        pytest.skip("no C compiler (cc or gcc) for the C peers")
+    return cc
+
+
+def _kernel_header() -> str:
+    """v6core's musl key kernel as C text, taken from the compiled core's source: a
+    header that defines ``v6b_musl_key`` and ``v6b_init``, or the verbatim C block of a
+    ``cdef extern from *`` in a .pyx/.pxd."""
+    if not os.path.isdir(CORE_SRC):
+        pytest.skip(f"{CORE_SRC}: no source tree to take the kernel from")
+    for name in sorted(os.listdir(CORE_SRC)):
+        path = os.path.join(CORE_SRC, name)
+        if not name.endswith((".h", ".pyx", ".pxd")):
+            continue
+        with open(path) as fh:
+            text = fh.read()
+        if "v6b_musl_key(" not in text or "v6b_init(" not in text:
+            continue
+        if name.endswith(".h"):
+            return f'#include "{path}"\n'
+        for m in re.finditer(r'cdef extern from \*:\s*\n(\s*)("""[\s\S]*?""")', text):
+            block = textwrap.dedent(ast.literal_eval(m.group(2)))
+            if "v6b_musl_key(" in block and "v6b_init(" in block:
+                return block
+    pytest.skip(f"no C definition of v6b_musl_key and v6b_init under {CORE_SRC}")
+
+
+def _load(so, fn_name: str):
     lib = ctypes.CDLL(str(so))
-    fn = lib.musl_keys
+    fn = getattr(lib, fn_name)
     fn.restype = None
     fn.argtypes = [ctypes.c_void_p] * 5 + [ctypes.c_size_t]
+    return lib, fn
+
+
+@pytest.fixture(scope="module")
+def c_loop(tmp_path_factory):
+    """musl's algorithm as the obvious C loop (bench/musl_keys.c)."""
+    so = tmp_path_factory.mktemp("cpeer") / "musl_keys.so"
+    subprocess.run([_compiler(), *C_FLAGS, "-shared", "-fPIC", "-o", str(so),
+                    os.path.join(HERE, "musl_keys.c")], check=True)
+    return _load(so, "musl_keys")[1]
+
+
+@pytest.fixture(scope="module")
+def c_kernel(tmp_path_factory):
+    """v6core's own kernel in a plain C loop (bench/musl_kernel_loop.c)."""
+    d = tmp_path_factory.mktemp("ckernel")
+    (d / "musl_kernel.h").write_text(_kernel_header())
+    so = d / "musl_kernel.so"
+    subprocess.run([_compiler(), *C_FLAGS, "-shared", "-fPIC", "-I", str(d), "-o", str(so),
+                    os.path.join(HERE, "musl_kernel_loop.c")], check=True)
+    lib, fn = _load(so, "musl_kernel_keys")
+    lib.musl_kernel_init.restype = None
+    lib.musl_kernel_init()
     return fn
+
+
+def _c_run(fn, rows, out):
+    dst, src, flags, pos = rows
+    return lambda: fn(dst.ctypes.data, src.ctypes.data, flags.ctypes.data, pos.ctypes.data,
+                      out.ctypes.data, dst.shape[0])
 
 
 # ---------------------------------------------------------------- musl keys
 
+@pytest.mark.benchmark(group=MUSL_GROUP)
 def test_musl_keys_python_peer(benchmark, rows, reference):
     dst, src, flags, pos = (a[:PY_ROWS] for a in rows)
-    got = benchmark.pedantic(python_musl_keys, args=(dst, src, flags, pos), rounds=1,
-                             iterations=1)
+    benchmark.extra_info.update(role="peer", items=PY_ROWS, rows=PY_ROWS)
+    got = benchmark.pedantic(python_musl_keys, args=(dst, src, flags, pos),
+                             rounds=scale(3, 1), iterations=1)
     assert got == reference[:PY_ROWS].tolist()
-    rate = PY_ROWS / benchmark.stats.stats.min
-    RESULTS["python"] = rate
-    RESULTS["python_cpu"] = cpu_rate(lambda: python_musl_keys(dst, src, flags, pos), PY_ROWS, 1)
-    benchmark.extra_info.update(rows=PY_ROWS, keys_per_s=rate,
-                                keys_per_cpu_s=RESULTS["python_cpu"])
+    benchmark.extra_info.update(
+        keys_per_s=_median_rate(benchmark, PY_ROWS),
+        keys_per_cpu_s=cpu_rate(lambda: python_musl_keys(dst, src, flags, pos), PY_ROWS, 1))
 
 
-def test_musl_keys_c_loop_peer(benchmark, rows, reference, c_loop):
-    dst, src, flags, pos = rows
+@pytest.mark.benchmark(group=MUSL_GROUP)
+@pytest.mark.parametrize("peer", ["musl_loop", "same_kernel"])
+def test_musl_keys_c_peer(benchmark, rows, reference, peer, request):
+    """``musl_loop``: bench/musl_keys.c; ``same_kernel``: v6core's kernel in plain C."""
+    fn = request.getfixturevalue("c_loop" if peer == "musl_loop" else "c_kernel")
     out = np.empty(ROWS, np.uint32)
-
-    def run():
-        c_loop(dst.ctypes.data, src.ctypes.data, flags.ctypes.data, pos.ctypes.data,
-               out.ctypes.data, ROWS)
-    benchmark.pedantic(run, rounds=3, iterations=1)
+    run = _c_run(fn, rows, out)
+    benchmark.extra_info.update(role="peer", items=ROWS, rows=ROWS, flags=" ".join(C_FLAGS))
+    benchmark.pedantic(run, rounds=5, iterations=1)
     assert np.array_equal(out, reference)
-    rate = ROWS / benchmark.stats.stats.min
-    RESULTS["c"] = rate
-    RESULTS["c_cpu"] = cpu_rate(run, ROWS)
-    benchmark.extra_info.update(rows=ROWS, keys_per_s=rate, keys_per_cpu_s=RESULTS["c_cpu"])
+    benchmark.extra_info.update(keys_per_s=_median_rate(benchmark, ROWS),
+                                keys_per_cpu_s=cpu_rate(run, ROWS))
 
 
+@pytest.mark.benchmark(group=MUSL_GROUP)
 @pytest.mark.parametrize("threads", [1, 2])
 def test_musl_keys_bulk(benchmark, rows, reference, threads):
     dst, src, flags, pos = rows
     out = np.empty(ROWS, np.uint32)
+    benchmark.extra_info.update(role="v6core", items=ROWS, rows=ROWS, threads=threads)
     benchmark.pedantic(bulk.musl_keys, args=(dst, src, flags, pos),
                        kwargs={"out": out, "threads": threads}, rounds=5, iterations=1)
     assert np.array_equal(out, reference)
-    rate = ROWS / benchmark.stats.stats.min
-    RESULTS[f"bulk{threads}"] = rate
-    info = {"rows": ROWS, "threads": threads, "keys_per_s": rate}
-    if "c" in RESULTS:
-        info["vs_c_loop"] = rate / RESULTS["c"]
-    if "python" in RESULTS:
-        info["vs_python"] = rate / RESULTS["python"]
-    if threads == 2 and "bulk1" in RESULTS:
-        info["vs_one_thread"] = rate / RESULTS["bulk1"]
+    info = {"keys_per_s": _median_rate(benchmark, ROWS)}
     if threads == 1:
-        cpu = cpu_rate(lambda: bulk.musl_keys(dst, src, flags, pos, out=out, threads=1), ROWS)
-        info["keys_per_cpu_s"] = cpu
-        if "c_cpu" in RESULTS:
-            info["cpu_vs_c_loop"] = cpu / RESULTS["c_cpu"]
-        if "python_cpu" in RESULTS:
-            info["cpu_vs_python"] = cpu / RESULTS["python_cpu"]
+        info["keys_per_cpu_s"] = cpu_rate(
+            lambda: bulk.musl_keys(dst, src, flags, pos, out=out, threads=1), ROWS)
     # memory: what the call allocates beyond its inputs (tracemalloc sees numpy buffers)
     tracemalloc.start()
     bulk.musl_keys(dst, src, flags, pos, threads=threads)
@@ -228,7 +292,9 @@ def test_musl_keys_bulk(benchmark, rows, reference, threads):
 @pytest.mark.parametrize("flavor", bulk.FLAVORS)
 def test_order_groups(benchmark, rows, flavor):
     dst, src, flags, _ = rows
-    n = min(ROWS, 4_000_000)
+    n = min(ROWS, 4_000_000) // 4 * 4
+    benchmark.group = f"order_groups, {n:,} rows in groups of 4 (no peer)"
+    benchmark.extra_info.update(role="v6core", items=n)
     dst, src, flags = dst[:n], src[:n], flags[:n]
     offsets = np.arange(0, n + 1, 4, dtype=np.int64)
     res = benchmark.pedantic(bulk.order_groups, args=(dst, src, flags),
@@ -242,14 +308,15 @@ def test_order_groups(benchmark, rows, flavor):
         s = [to_text_many(src[r:r + 1])[0] if flags[r] else None for r in range(lo, lo + 4)]
         ordered = sort_destinations([bytes(x) for x in dst[lo:lo + 4]], s, flavor=flavor)
         assert bytes(dst[res.first[g]]) == ordered[0], g
-    rate = n / benchmark.stats.stats.min
-    benchmark.extra_info.update(rows=n, groups=n // 4, rows_per_s=rate,
+    benchmark.extra_info.update(rows=n, groups=n // 4, rows_per_s=_median_rate(benchmark, n),
                                 exact_groups=int((res.exact != 0).sum()))
 
 
 # ---------------------------------------------------------------- simulate
 
-def test_simulate_10m_lookups(benchmark):
+def test_simulate_lookups(benchmark):
+    benchmark.group = f"simulate, {LOOKUPS:,} lookups, 3 policies (no peer)"
+    benchmark.extra_info.update(role="v6core", items=LOOKUPS)
     ds = sim.synthetic_fleet(lookups=LOOKUPS)
     pols = [sim.parse_policy(p) for p in ("rfc6724", "glibc", "musl")]
     tracemalloc.start()
@@ -261,7 +328,6 @@ def test_simulate_10m_lookups(benchmark):
     assert rep.lookups == LOOKUPS
     for s in rep.stats:
         assert s.lookups == LOOKUPS and s.first_class.sum() == s.reachable
-    wall = benchmark.stats.stats.min
     benchmark.extra_info.update(lookups=LOOKUPS, candidates=rep.candidates, policies=3,
-                                wall_s=wall, cpu_s=cpu, lookups_per_s=LOOKUPS / wall,
+                                cpu_s=cpu, lookups_per_s=_median_rate(benchmark, LOOKUPS),
                                 peak_alloc_bytes=peak)

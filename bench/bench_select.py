@@ -1,13 +1,23 @@
 """Benchmarks: v6core.sort_destinations against a pure-Python ipaddress peer, and the
 overhead of v6core.getaddrinfo over socket.getaddrinfo for a hosts-file name.
 
-Run:  PYTHONPATH=src python -m pytest bench/bench_select.py --benchmark-only
+Run:  PYTHONPATH=src python -m pytest bench/bench_select.py --benchmark-only -p no:cacheprovider
 
-Every benchmark asserts its result (the peer's order for sort_destinations; the same
-entries as socket.getaddrinfo for the wrapper) and records items/s in extra_info.
+sort_destinations keeps a bounded cache of parsed text addresses (sortkey.pyx), and the
+peer keeps the same one (text -> parsed address, 4096 entries, cleared when full), so
+each side is timed in two pairs:
+
+* warm: the same destination and source strings every round (every parse is a cache hit);
+* cold: both caches emptied first, then fresh strings every round (every parse misses
+  the cache): each round's addresses have new low 16 bits (``::1``, which has none, gets
+  a new spelling of its zero groups), and no string repeats within the test.
+
+Both sides of a pair get the same inputs and the same timing (pytest-benchmark's rounds;
+cold rounds take one call each, with their inputs made in an untimed setup).  Every
+benchmark asserts its answer: v6core's order is the peer's (on every cold round's input).
 The getaddrinfo benchmarks need root: they move this process into a fresh mount and
-network namespace for the module (an overlay /etc/hosts with a two-address name and
-veth addresses) and move it back afterwards.
+network namespace for the module (an overlay /etc/hosts with a two-address name and veth
+addresses) and move it back afterwards.
 """
 
 from __future__ import annotations
@@ -20,16 +30,17 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 
 import pytest
 
 import v6core
+from bench.conftest import scale
 from v6core import SourceAddress, sort_destinations
 
 # ------------------------------------------------------------------ the pure-Python peer
-# A straightforward RFC 6724 section 6 implementation with the ipaddress module: parse
-# every address on every call, look the policy table up by containment, compare pairwise.
+# A straightforward RFC 6724 section 6 implementation with the ipaddress module: parse the
+# addresses (through the same bounded text cache v6core keeps), look the policy table up
+# by containment, compare pairwise.
 
 _PEER_TABLE = [(ipaddress.IPv6Network(p), prec, label) for p, prec, label in (
     ("::1/128", 50, 0), ("::/0", 40, 1), ("::ffff:0:0/96", 35, 4), ("2002::/16", 30, 2),
@@ -37,12 +48,21 @@ _PEER_TABLE = [(ipaddress.IPv6Network(p), prec, label) for p, prec, label in (
     ("3ffe::/16", 1, 12))]
 _PEER_TABLE.sort(key=lambda r: -r[0].prefixlen)
 
+# the memoisation v6core's sortkey.pyx has: text -> parsed address, bounded, cleared when full
+_PEER_PARSED: dict[str, ipaddress.IPv6Address] = {}
+_PARSED_MAX = 4096
+
 
 def _peer_v6(a: str) -> ipaddress.IPv6Address:
+    hit = _PEER_PARSED.get(a)
+    if hit is not None:
+        return hit
     ip = ipaddress.ip_address(a)
-    if ip.version == 4:
-        return ipaddress.IPv6Address("::ffff:" + a)
-    return ip
+    a6 = ipaddress.IPv6Address("::ffff:" + a) if ip.version == 4 else ip
+    if len(_PEER_PARSED) >= _PARSED_MAX:
+        _PEER_PARSED.clear()
+    _PEER_PARSED[a] = a6
+    return a6
 
 
 def _peer_policy(a6: ipaddress.IPv6Address) -> tuple[int, int]:
@@ -119,86 +139,138 @@ DESTS = {
 }
 
 
+def _source_of(d: str) -> str | None:
+    """The template source of template destination ``d``."""
+    if d == "fe80::1":
+        return None
+    if d in ("::1", "127.0.0.1"):
+        return d
+    if "." in d:
+        return "192.0.2.2"
+    if d.startswith("fd00"):
+        return "fd00:1::2"
+    return "2001:db8:1::2"
+
+
 def _sources(dests: list[str]) -> dict[str, str | None]:
-    out: dict[str, str | None] = {}
-    for d in dests:
-        if d == "fe80::1":
-            out[d] = None
-        elif d in ("::1", "127.0.0.1"):
-            out[d] = d
-        elif "." in d:
-            out[d] = "192.0.2.2"
-        elif d.startswith("fd00"):
-            out[d] = "fd00:1::2"
-        else:
-            out[d] = "2001:db8:1::2"
+    return {d: _source_of(d) for d in dests}
+
+
+def _fresh(text: str, k: int) -> str:
+    """Round ``k``'s spelling of template address ``text``: the same kind of address (same
+    prefix, hence the same scope and policy row) with bits 0-15 set to ``k``; ``::1`` keeps
+    its value and gets the ``k``-th spelling of its seven zero groups (1-4 digits each)."""
+    k &= 0xFFFF
+    if text == "::1":
+        return ":".join("0" * (1 + ((k >> (2 * g)) & 3)) for g in range(7)) + ":1"
+    a = ipaddress.ip_address(text)
+    return str(type(a)((int(a) & ~0xFFFF) | k))
+
+
+def cold_inputs(n: int, rounds: int) -> list[tuple[list[str], dict[str, str | None]]]:
+    """``rounds`` workloads shaped like DESTS[n], no string repeating within 2**14 rounds
+    (far more rounds than it takes the 4096-entry caches to be cleared)."""
+    out = []
+    for r in range(rounds):
+        k = 1 + r % 0x3FFF
+        dests = [_fresh(d, k) for d in DESTS[n]]
+        srcs = {}
+        for t, d in zip(DESTS[n], dests, strict=True):
+            s = _source_of(t)
+            srcs[d] = None if s is None else (d if s == t else _fresh(s, k ^ 0x8000))
+        out.append((dests, srcs))
     return out
 
 
-def _record(benchmark, n: int, peer_seconds: float | None = None) -> None:
-    # medians: the shared 2-core machine preempts often, which inflates means
-    benchmark.extra_info["destinations"] = n
-    if benchmark.stats is None:         # --benchmark-disable: ran once, nothing timed
+COLD_ROUNDS = scale(2000, 5)
+
+
+def _empty_caches() -> None:
+    """Start a cold test with neither side's parse cache holding an input of it (earlier
+    tests and answer checks parse the same strings).  The peer's cache is cleared; v6core's
+    (sortkey.pyx, unreachable from Python, cleared when it reaches 4096 entries) is filled
+    with 2 x 4096 + 1 strings that no workload uses, which clears it at least once."""
+    _PEER_PARSED.clear()
+    junk = [f"3fff:ffff::{i:x}" for i in range(2 * _PARSED_MAX + 1)]
+    assert len(sort_destinations(junk, lambda _d: None, flavor="rfc6724")) == len(junk)
+
+
+def _record(benchmark, role: str, n: int) -> None:
+    benchmark.extra_info.update(role=role, items=n, destinations=n)
+    if benchmark.stats is None:          # --benchmark-disable: ran once, nothing timed
         return
     med = benchmark.stats.stats.median
-    benchmark.extra_info["sorts_per_s"] = round(1 / med)
-    benchmark.extra_info["destinations_per_s"] = round(n / med)
     benchmark.extra_info["median_us"] = round(med * 1e6, 3)
-    if peer_seconds is not None:
-        benchmark.extra_info["peer_median_us"] = round(peer_seconds * 1e6, 2)
-        benchmark.extra_info["speedup_vs_peer"] = round(peer_seconds / med, 1)
+    benchmark.extra_info["sorts_per_s"] = round(1 / med)
 
 
-def _median_call(fn, *args, calls: int = 201, **kw) -> float:
-    """Median wall time of single calls (robust to preemption on a shared machine)."""
-    times = []
-    for _ in range(calls):
-        t = time.perf_counter()
-        fn(*args, **kw)
-        times.append(time.perf_counter() - t)
-    return sorted(times)[calls // 2]
+def _sort_v6core(dests, srcs):
+    return sort_destinations(dests, srcs, flavor="rfc6724")
 
 
-def _time_peer(dests: list[str], srcs: dict) -> float:
-    return _median_call(peer_sort, dests, srcs)
-
+# ------------------------------------------------------------------ warm pairs
 
 @pytest.mark.parametrize("n", [2, 4, 16])
-def test_sort_rfc6724(benchmark, n):
+@pytest.mark.parametrize("side", ["v6core", "peer"])
+def test_sort_warm(benchmark, n, side):
+    """The same strings every round: both parse caches hit."""
+    benchmark.group = f"sort {n} rfc6724, warm caches"
     dests = DESTS[n]
     srcs = _sources(dests)
     expected = peer_sort(dests, srcs)
-    assert sort_destinations(dests, srcs, flavor="rfc6724") == expected
-    result = benchmark(sort_destinations, dests, srcs, flavor="rfc6724")
+    assert _sort_v6core(dests, srcs) == expected
+    result = benchmark(_sort_v6core if side == "v6core" else peer_sort, dests, srcs)
     assert result == expected
-    _record(benchmark, n, _time_peer(dests, srcs))
+    _record(benchmark, side, n)
 
+
+# ------------------------------------------------------------------ cold pairs
 
 @pytest.mark.parametrize("n", [2, 4, 16])
-def test_sort_peer_ipaddress(benchmark, n):
-    dests = DESTS[n]
-    srcs = _sources(dests)
-    result = benchmark(peer_sort, dests, srcs)
-    assert result == sort_destinations(dests, srcs, flavor="rfc6724")
-    _record(benchmark, n)
+@pytest.mark.parametrize("side", ["v6core", "peer"])
+def test_sort_cold(benchmark, n, side):
+    """Fresh strings every round: every parse misses both caches."""
+    benchmark.group = f"sort {n} rfc6724, cold caches"
+    inputs = cold_inputs(n, COLD_ROUNDS)
+    _empty_caches()
+    # fresh: no destination string repeats in the whole run
+    assert len({d for dests, _ in inputs for d in dests}) == len(inputs) * n
+    feed = iter(inputs)
+    current: list = []
 
+    def setup():
+        current[:] = [next(feed)]
+        return current[0], {}
+
+    fn = _sort_v6core if side == "v6core" else peer_sort
+    last = benchmark.pedantic(fn, setup=setup, rounds=len(inputs), iterations=1)
+    # the last round's input (with --benchmark-disable only the first round runs)
+    assert last == peer_sort(*current[0])
+    for dests, srcs in inputs[:: max(1, len(inputs) // 50)]:
+        assert _sort_v6core(dests, srcs) == peer_sort(dests, srcs)
+    _record(benchmark, side, n)
+
+
+# ------------------------------------------------------------------ other flavours
 
 @pytest.mark.parametrize("flavor", ["glibc", "musl"])
 def test_sort_flavors_4(benchmark, flavor):
+    benchmark.group = "sort 4, other flavours (no peer)"
     dests = DESTS[4]
     srcs = _sources(dests)
     result = benchmark(sort_destinations, dests, srcs, flavor=flavor)
     assert sorted(result) == sorted(dests)
-    _record(benchmark, 4)
+    _record(benchmark, "v6core", 4)
 
 
 def test_sort_4_source_objects(benchmark):
+    benchmark.group = "sort 4, other flavours (no peer)"
     dests = DESTS[4]
     srcs = {d: (SourceAddress(s, 24 if "." in s else 64) if s else None)
             for d, s in _sources(dests).items()}
     result = benchmark(sort_destinations, dests, srcs, flavor="rfc6724")
-    assert sorted(result) == sorted(dests)
-    _record(benchmark, 4)
+    assert result == peer_sort(dests, _sources(dests))
+    _record(benchmark, "v6core", 4)
 
 
 # ------------------------------------------------------------------ getaddrinfo overhead
@@ -251,13 +323,36 @@ def hosts_world():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _median_call(fn, *args, calls: int = 201, **kw) -> float:
+    """Median wall time of single calls (robust to preemption on a shared machine)."""
+    import time
+    times = []
+    for _ in range(calls):
+        t = time.perf_counter()
+        fn(*args, **kw)
+        times.append(time.perf_counter() - t)
+    return sorted(times)[calls // 2]
+
+
+GAI_GROUP = "getaddrinfo, hosts-file name with 2 addresses"
+
+
+def _record_call(benchmark, role: str) -> None:
+    benchmark.extra_info.update(role=role, items=1)
+    if benchmark.stats is not None:
+        med = benchmark.stats.stats.median
+        benchmark.extra_info.update(calls_per_s=round(1 / med), median_us=round(med * 1e6, 2))
+
+
+@pytest.mark.benchmark(group=GAI_GROUP)
 def test_getaddrinfo_socket(benchmark, hosts_world):
+    # the "peer": the C library's own answer, which v6core.getaddrinfo re-orders
     res = benchmark(socket.getaddrinfo, hosts_world, 80, type=socket.SOCK_STREAM)
     assert len(res) == 2
-    benchmark.extra_info["calls_per_s"] = round(1 / benchmark.stats.stats.median)
-    benchmark.extra_info["median_us"] = round(benchmark.stats.stats.median * 1e6, 2)
+    _record_call(benchmark, "peer")
 
 
+@pytest.mark.benchmark(group=GAI_GROUP)
 @pytest.mark.parametrize("flavor", ["glibc", "musl"])
 def test_getaddrinfo_v6core(benchmark, hosts_world, flavor):
     plain = socket.getaddrinfo(hosts_world, 80, type=socket.SOCK_STREAM)
@@ -269,10 +364,10 @@ def test_getaddrinfo_v6core(benchmark, hosts_world, flavor):
     else:
         # musl: the ULA source's label 13 does not match 2001:db8::/32's 1: IPv4 first
         assert res[0][4][0] == "198.51.100.7"
-    base = _median_call(socket.getaddrinfo, hosts_world, 80, type=socket.SOCK_STREAM)
-    med = benchmark.stats.stats.median
-    benchmark.extra_info["calls_per_s"] = round(1 / med)
-    benchmark.extra_info["median_us"] = round(med * 1e6, 2)
-    benchmark.extra_info["socket_getaddrinfo_median_us"] = round(base * 1e6, 2)
-    benchmark.extra_info["overhead_us"] = round((med - base) * 1e6, 2)
-    benchmark.extra_info["overhead_ratio"] = round(med / base, 2)
+    _record_call(benchmark, "v6core")
+    if benchmark.stats is not None:
+        base = _median_call(socket.getaddrinfo, hosts_world, 80, type=socket.SOCK_STREAM,
+                            calls=scale(201, 5))
+        med = benchmark.stats.stats.median
+        benchmark.extra_info["socket_getaddrinfo_median_us"] = round(base * 1e6, 2)
+        benchmark.extra_info["overhead_us"] = round((med - base) * 1e6, 2)

@@ -1,10 +1,15 @@
 """Shared benchmark plumbing.
 
 Every benchmark records ``extra_info["items"]`` (items handled per round) and
-``extra_info["role"]`` ("v6core" or "peer"); at the end of the run this prints, per
-group, items/s of each side and the ratio, so each figure stands beside its peer.
-``V6CORE_BENCH_QUICK=1`` (set by CI, which runs the suites once with
-``--benchmark-disable`` to keep them working) shrinks the inputs.
+``extra_info["role"]`` ("v6core" or "peer"), and names its pair with
+``@pytest.mark.benchmark(group=...)``.  At the end of a run the summary lists every
+suite's figures, grouped by pair: the median time of one round, items/s from that median,
+and for each v6core entry its ratio to each peer of the group (peer median / v6core
+median per item: how many times faster v6core is).  Medians on both sides, always: the
+shared machine preempts often, which inflates means and makes minimums luck.
+
+``V6CORE_BENCH_QUICK=1`` (set by CI, which runs every suite once with tiny rounds to keep
+them working) shrinks the inputs; :func:`scale` picks the size.
 """
 
 from __future__ import annotations
@@ -15,31 +20,55 @@ QUICK = bool(os.environ.get("V6CORE_BENCH_QUICK"))
 
 
 def scale(full: int, quick: int) -> int:
+    """``full`` normally, ``quick`` under ``V6CORE_BENCH_QUICK``."""
     return quick if QUICK else full
+
+
+def _rows(session) -> dict[str, list[tuple[str, str, float, float]]]:
+    """group -> [(role, test name, median seconds per round, items per round)]."""
+    groups: dict[str, list[tuple[str, str, float, float]]] = {}
+    for bench in session.benchmarks:
+        info = bench.extra_info
+        if "items" not in info or not bench.stats or not bench.stats.median:
+            continue
+        suite = os.path.basename(str(bench.fullname).split("::", 1)[0]).removesuffix(".py")
+        group = f"{suite}: {bench.group or bench.name}"
+        groups.setdefault(group, []).append(
+            (str(info.get("role", "?")), bench.name, float(bench.stats.median),
+             float(info["items"])))
+    return groups
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     session = getattr(config, "_benchmarksession", None)
     if session is None or session.disabled or not session.benchmarks:
         return
-    groups: dict[str, dict[str, float]] = {}
-    for bench in session.benchmarks:
-        info = bench.extra_info
-        if "items" not in info or not bench.stats:
-            continue
-        rate = info["items"] / bench.stats.min
-        groups.setdefault(bench.group or bench.name, {})[f"{info.get('role', '?')}:{bench.name}"] = rate
+    groups = _rows(session)
     if not groups:
         return
     tr = terminalreporter
-    tr.section("v6core against its peers (items/s from each side's fastest round)")
-    for group, rates in sorted(groups.items()):
-        ours = {k: v for k, v in rates.items() if k.startswith("v6core:")}
-        peers = {k: v for k, v in rates.items() if k.startswith("peer:")}
-        for name, rate in sorted(rates.items()):
-            tr.write_line(f"{group:<28} {name:<48} {rate:>16,.0f}/s")
-        if ours and peers:
-            best_peer = max(peers.values())
-            for name, rate in ours.items():
-                tr.write_line(f"{group:<28} {'ratio ' + name.split(':', 1)[1]:<48} "
-                              f"{rate / best_peer:>15,.1f}x")
+    lines: list[tuple[str, str, str, str, str]] = []
+    for group, rows in sorted(groups.items()):
+        for role, name, med, items in sorted(rows, key=lambda r: (r[0] != "v6core", r[1])):
+            lines.append((group, role, name, _seconds(med), f"{items / med:,.0f}"))
+        ours = [r for r in rows if r[0] == "v6core"]
+        peers = [r for r in rows if r[0] == "peer"]
+        for _, oname, omed, oitems in ours:
+            for _, pname, pmed, pitems in peers:
+                # items/s against items/s: the sides may handle different items per round
+                ratio = (oitems / omed) / (pitems / pmed)
+                label = f"{oname} vs {pname}" if len(ours) > 1 else f"vs {pname}"
+                lines.append((group, "ratio", label, "", f"{ratio:,.2f}x"))
+    head = ("suite: pair", "role", "benchmark", "median/round", "items/s (ratio)")
+    w = [max(len(x[i]) for x in [head, *lines]) for i in range(5)]
+    tr.section("v6core against its peers (medians on both sides)")
+    for x in [head, *lines]:
+        tr.write_line(f"{x[0]:<{w[0]}}  {x[1]:<{w[1]}}  {x[2]:<{w[2]}}  {x[3]:>{w[3]}}  "
+                      f"{x[4]:>{w[4]}}")
+
+
+def _seconds(s: float) -> str:
+    for unit, scale_ in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+        if s >= scale_:
+            return f"{s / scale_:.3g} {unit}"
+    return f"{s * 1e9:.3g} ns"

@@ -1,0 +1,242 @@
+"""The simulation: per chunk, pick each candidate's source (RFC 6724 section 5), order the
+candidates under every policy, and count where the first connection attempt goes.
+
+The rules themselves live in the compiled core (:mod:`v6core._core.bulk`); this module only
+counts.  Reports add up (:func:`merge_reports`), so chunks can run anywhere
+(:mod:`v6core.dask`).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from v6core._core import bulk
+from v6core.errors import ConfigError
+from v6core.select import RULE_NAMES as _SELECT_RULE_NAMES
+from v6core.simulate.dataset import Chunk, Dataset, Fleet
+
+__all__ = [
+    "DEST_CLASSES", "RULE_NAMES", "Policy", "PolicyStats", "Report", "add_chunk",
+    "classify_destinations", "empty_report", "merge_reports", "parse_policy", "simulate",
+]
+
+# ------------------------------------------------------------------ classification
+
+# Destination classes of the first choice (RFC 6724 section 2.1 rows and RFC 4193 ULA).
+DEST_CLASSES = ("global IPv6", "ULA", "6to4", "Teredo", "link-local/other IPv6", "IPv4")
+_GLOBAL, _ULA, _6TO4, _TEREDO, _OTHER6, _IPV4 = range(6)
+
+# select.py names rules 1-10; 0 is the report's own row for groups nobody sorted
+RULE_NAMES = {0: "unsorted (one candidate; musl all-IPv4)", **_SELECT_RULE_NAMES}
+
+
+def classify_destinations(dst: np.ndarray, threads: int | None = None) -> np.ndarray:
+    """Class index (into DEST_CLASSES) of every row of an (N, 16) uint8 array."""
+    return bulk.classify(dst, threads)
+
+
+# ------------------------------------------------------------------ policies
+
+@dataclass
+class Policy:
+    """A named resolver policy: a flavour and an optional PolicyTable."""
+
+    name: str
+    flavor: str
+    table: Any = None
+    spec: str = ""
+
+
+def parse_policy(spec: str) -> Policy:
+    """``FLAVOR`` or ``FLAVOR:GAI.CONF`` (glibc semantics of the file for its tables), e.g.
+    ``glibc``, ``musl``, ``rfc6724``, ``glibc:/etc/gai.conf``."""
+    flavor, _, conf = spec.partition(":")
+    flavor = flavor.strip().lower()
+    if flavor not in bulk.FLAVORS:
+        raise ConfigError(f"policy {spec!r}: unknown flavor {flavor!r} (expected "
+                          f"{', '.join(bulk.FLAVORS)}, optionally :GAI.CONF)")
+    if not conf:
+        return Policy(flavor, flavor, None, spec)
+    if not os.path.isfile(conf):
+        raise ConfigError(f"policy {spec!r}: {conf}: no such file")
+    from v6core.policy import PolicyTable
+    table = PolicyTable.from_gai_conf(conf)
+    return Policy(f"{flavor}+{os.path.basename(conf)}", flavor, table, spec)
+
+
+# ------------------------------------------------------------------ the simulation
+
+@dataclass
+class PolicyStats:
+    lookups: int = 0
+    reachable: int = 0
+    first_class: np.ndarray = field(default_factory=lambda: np.zeros(len(DEST_CLASSES), np.int64))
+    first_src_ula: int = 0
+    rule: np.ndarray = field(default_factory=lambda: np.zeros(11, np.int64))
+    exact: int = 0
+    changed: int = 0
+    # family transition against the baseline: [base v6/v4/none] x [this v6/v4/none]
+    moves: np.ndarray = field(default_factory=lambda: np.zeros((3, 3), np.int64))
+    by_profile: Any = None                       # (profiles, 3) int64: v6, v4, none
+
+
+@dataclass
+class Report:
+    dataset: str
+    policies: list[Policy]
+    stats: list[PolicyStats]
+    lookups: int = 0
+    candidates: int = 0
+    seconds: float = 0.0
+    profile_names: tuple[str, ...] = ()
+    profile_lookups: Any = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        def share(x: float) -> float:
+            return round(float(x) / self.lookups, 6) if self.lookups else 0.0
+
+        out: dict[str, Any] = {
+            "dataset": self.dataset, "lookups": self.lookups, "candidates": self.candidates,
+            "seconds": round(self.seconds, 3), "baseline": self.policies[0].name
+            if self.policies else None, "policies": {},
+        }
+        for p, s in zip(self.policies, self.stats, strict=True):
+            v6 = int(s.first_class[:_IPV4].sum())
+            d: dict[str, Any] = {
+                "flavor": p.flavor, "spec": p.spec,
+                "first_ipv6": v6, "first_ipv4": int(s.first_class[_IPV4]),
+                "no_reachable": s.lookups - s.reachable,
+                "share_ipv6": share(v6), "share_ipv4": share(s.first_class[_IPV4]),
+                "first_class": {n: int(v) for n, v in zip(DEST_CLASSES, s.first_class, strict=True)},
+                "first_from_ula_source": s.first_src_ula,
+                "decided_by_rule": {str(i): int(v) for i, v in enumerate(s.rule) if v},
+                "exact_path_lookups": s.exact,
+                "changed_vs_baseline": s.changed,
+                "moves_vs_baseline": {
+                    f"{a}->{b}": int(s.moves[i, j])
+                    for i, a in enumerate(("ipv6", "ipv4", "none"))
+                    for j, b in enumerate(("ipv6", "ipv4", "none")) if i != j and s.moves[i, j]},
+            }
+            if s.by_profile is not None and self.profile_names:
+                d["ipv6_share_by_profile"] = {
+                    n: round(float(s.by_profile[i, 0]) / max(int(self.profile_lookups[i]), 1), 6)
+                    for i, n in enumerate(self.profile_names)}
+            out["policies"][p.name] = d
+        return out
+
+
+def _family(cls: np.ndarray, usable: np.ndarray) -> np.ndarray:
+    """0 IPv6, 1 IPv4, 2 nothing reachable."""
+    fam = np.where(cls == _IPV4, 1, 0).astype(np.int64)
+    fam[~usable] = 2
+    return fam
+
+
+def empty_report(dataset: Dataset, policies: Sequence[Policy]) -> Report:
+    """A report with every count at zero, shaped for ``dataset`` and ``policies``."""
+    if not policies:
+        raise ConfigError("no policy to simulate")
+    fleet = dataset.fleet
+    nprof = len(fleet.profile_names) if fleet is not None and fleet.profile is not None else 0
+    stats = [PolicyStats(by_profile=np.zeros((nprof, 3), np.int64) if nprof else None)
+             for _ in policies]
+    report = Report(dataset.name, list(policies), stats, meta=dict(dataset.meta))
+    if fleet is not None and nprof:
+        report.profile_names = fleet.profile_names
+        report.profile_lookups = np.zeros(nprof, np.int64)
+    return report
+
+
+def add_chunk(report: Report, chunk: Chunk, fleet: Fleet | None,
+              threads: int | None = None) -> None:
+    """Run every policy of ``report`` over ``chunk`` and add the counts to ``report``."""
+    policies, stats = report.policies, report.stats
+    nprof = len(report.profile_names)
+    if chunk.lookups == 0:
+        return
+    if chunk.host is not None:
+        if fleet is None:
+            raise ConfigError(f"{report.dataset}: lookups name hosts but no hosts were given")
+        row_host = np.repeat(chunk.host, np.diff(chunk.offsets))
+        res = bulk.select_sources(chunk.dst, row_host, fleet.host_offsets,
+                                  fleet.candidates, fleet.cand_flags, fleet.cand_plen,
+                                  threads=threads)
+        src, flags, plen = res.src, res.flags, res.plen
+    else:
+        if chunk.src is None or chunk.flags is None or chunk.plen is None:
+            raise ConfigError(f"{report.dataset}: a chunk has neither hosts nor sources")
+        src, flags, plen = chunk.src, chunk.flags, chunk.plen
+    cls = classify_destinations(chunk.dst, threads)
+    src_ula = (src[:, 0] & 0xFE) == 0xFC
+    usable_row = (flags & bulk.FLAG_USABLE) != 0
+    nonempty = np.diff(chunk.offsets) > 0
+    prof: Any = None
+    if nprof and fleet is not None and fleet.profile is not None and chunk.host is not None:
+        prof = fleet.profile[chunk.host]
+    if prof is not None:
+        report.profile_lookups += np.bincount(prof[nonempty], minlength=nprof)
+    base_first: Any = None
+    base_fam: Any = None
+    for k, (pol, st) in enumerate(zip(policies, stats, strict=True)):
+        r = bulk.order_groups(chunk.dst, src, flags, plen, offsets=chunk.offsets,
+                              flavor=pol.flavor, policy=pol.table, want_order=False,
+                              threads=threads)
+        first = r.first[nonempty]
+        fc = cls[first]
+        fu = usable_row[first]
+        st.lookups += first.shape[0]
+        st.reachable += int(fu.sum())
+        st.first_class += np.bincount(fc[fu], minlength=len(DEST_CLASSES))
+        st.first_src_ula += int((src_ula[first] & fu).sum())
+        st.rule += np.bincount(r.rule[nonempty], minlength=11)[:11]
+        st.exact += int((r.exact[nonempty] != 0).sum())
+        fam = _family(fc, fu)
+        if prof is not None:
+            st.by_profile += np.bincount(prof[nonempty] * 3 + fam,
+                                         minlength=3 * nprof).reshape(nprof, 3)
+        if k == 0:
+            base_first, base_fam = first, fam
+        else:
+            st.changed += int((first != base_first).sum())
+            st.moves += np.bincount(base_fam * 3 + fam, minlength=9).reshape(3, 3)
+    report.lookups += int(nonempty.sum())
+    report.candidates += int(chunk.offsets[-1])
+
+
+def merge_reports(into: Report, other: Report) -> Report:
+    """Add the counts of ``other`` (same policies) into ``into``; returns ``into``."""
+    for a, b in zip(into.stats, other.stats, strict=True):
+        for name in ("lookups", "reachable", "first_src_ula", "exact", "changed"):
+            setattr(a, name, getattr(a, name) + getattr(b, name))
+        a.first_class += b.first_class
+        a.rule += b.rule
+        a.moves += b.moves
+        if a.by_profile is not None and b.by_profile is not None:
+            a.by_profile += b.by_profile
+    into.lookups += other.lookups
+    into.candidates += other.candidates
+    if into.profile_lookups is not None and other.profile_lookups is not None:
+        into.profile_lookups += other.profile_lookups
+    return into
+
+
+def simulate(dataset: Dataset, policies: Sequence[Policy], *, threads: int | None = None,
+             max_rows: int = 1 << 20, progress: Any = None) -> Report:
+    """Run every policy over every lookup of ``dataset``; the first policy is the baseline
+    that the others are compared with.  ``progress(n_lookups_done)`` is called per chunk.
+    Memory is bounded by ``max_rows`` candidate rows per chunk."""
+    report = empty_report(dataset, policies)
+    t0 = time.perf_counter()
+    for chunk in dataset.iter_chunks(max_rows):
+        add_chunk(report, chunk, dataset.fleet, threads)
+        if progress is not None:
+            progress(chunk.lookups)
+    report.seconds = time.perf_counter() - t0
+    return report
