@@ -115,8 +115,10 @@ class _Reader:
 
     def u(self, fmt: str, off: int) -> tuple:
         try:
+            if off < 0 or off >= len(self.buf):
+                raise struct.error
             return struct.unpack_from(self.end + fmt, self.buf, off)
-        except struct.error:
+        except (struct.error, OverflowError):
             raise ElfError(f"{self.name}: truncated at offset {off}", "truncated", off) from None
 
     def phdrs(self) -> list[tuple[int, int, int, int, int]]:
@@ -224,9 +226,9 @@ def _go_buildinfo(r: _Reader, sections: dict[str, tuple[int, int]],
         pfmt = end + ("Q" if ptrsize == 8 else "I")
 
         def read_str(ptr_at: int) -> str:
-            hdr_va, = struct.unpack_from(pfmt, r.buf, ptr_at)
+            hdr_va, = r.u(pfmt[1:], ptr_at)
             hdr = r.vaddr_to_offset(loads, hdr_va)
-            data_va, n = struct.unpack_from(end + ("QQ" if ptrsize == 8 else "II"), r.buf, hdr)
+            data_va, n = r.u("QQ" if ptrsize == 8 else "II", hdr)
             data = r.vaddr_to_offset(loads, data_va) if n else 0
             return bytes(r.buf[data:data + min(n, 1 << 20)]).decode("utf-8", "replace")
 

@@ -151,10 +151,14 @@ def _node_order(argv: list[str], env: dict[str, str]) -> str:
         except ValueError:
             words += env["NODE_OPTIONS"].split()
     # command-line options come after NODE_OPTIONS and override them; stop at the script
-    for w in argv[1:]:
-        if not w.startswith("-"):
-            break
-        words.append(w)
+    rest = argv[1:]
+    i = 0
+    while i < len(rest) and rest[i].startswith("-"):
+        words.append(rest[i])
+        if rest[i] == "--dns-result-order" and i + 1 < len(rest):
+            words.append(rest[i + 1])
+            i += 1
+        i += 1
     value = "verbatim"
     it = iter(words)
     for w in it:

@@ -119,8 +119,8 @@ class HostReport:
 
 def _policy(view: SystemView, root: str) -> tuple[Any, str | None, str]:
     """(glibc policy table or None, the gai.conf path read, a note) for a container root."""
-    from v6core.policy import parse_gai_conf
     from v6core.errors import PolicyError
+    from v6core.policy import parse_gai_conf
     croot = LiveSystem(root) if isinstance(view, LiveSystem) else None
     path = f"{root}/etc/gai.conf"
     text = croot.read(croot.realpath("/etc/gai.conf")) if croot else view.read(path)
