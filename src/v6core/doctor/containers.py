@@ -26,6 +26,7 @@ import re
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from v6core.doctor.system import SystemView
 
@@ -95,7 +96,7 @@ def engine_containers(sock: str, timeout: float = 2.0) -> list[tuple[str, str, i
     at unix socket ``sock``.  Raises OSError (or ValueError for a garbled answer)."""
     conn = _UnixHTTP(sock, timeout)
     try:
-        def get(path: str) -> object:
+        def get(path: str) -> Any:
             conn.request("GET", path)
             r = conn.getresponse()
             body = r.read()
@@ -112,7 +113,7 @@ def engine_containers(sock: str, timeout: float = 2.0) -> list[tuple[str, str, i
             names = c.get("Names") or [cid[:12]]
             try:
                 detail = get(f"/containers/{cid}/json")
-                pid = int(detail.get("State", {}).get("Pid") or 0)  # type: ignore[union-attr]
+                pid = int(detail.get("State", {}).get("Pid") or 0)
             except (OSError, ValueError, AttributeError):
                 pid = 0
             out.append((cid, str(names[0]).lstrip("/"), pid))
