@@ -36,6 +36,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--root", default="/", metavar="DIR",
                    help="read files (/bin/sh, /etc/gai.conf ...) under DIR, e.g. a container's "
                    "root filesystem; /proc, /sys and the kernel probes stay this namespace's")
+    p.add_argument("--containers", action="store_true",
+                   help="(root) every network namespace on the host, named as users know it "
+                   "(Docker/Podman, LXD/Incus, nspawn, ip netns), with the resolver of each "
+                   "executable in it and which family it tries first")
+    p.add_argument("--engine-socket", action="append", metavar="PATH",
+                   help="Docker/Podman Engine API socket(s) used to name containers "
+                   "(default: /run/docker.sock, /var/run/docker.sock, /run/podman/podman.sock)")
     p.set_defaults(func=run)
 
 
@@ -44,6 +51,8 @@ def run(args: argparse.Namespace) -> int:
     from v6core.doctor import run as run_doctor
     from v6core.errors import ConfigError
 
+    if args.containers:
+        return _run_containers(args)
     if not os.path.isdir(args.root):
         raise ConfigError(f"--root {args.root!r}: not a directory")
     opts = Options(gai_conf=args.gai_conf, ndppd_conf=args.ndppd_conf)
@@ -59,4 +68,27 @@ def run(args: argparse.Namespace) -> int:
         else:
             colour = args.color == "always"
         print(report.render(colour=colour, verbose=args.verbose))
+    return report.exit_code(Status.WARN if args.fail_on == "warn" else Status.FAIL)
+
+
+def _colour(args: argparse.Namespace) -> bool:
+    if args.color == "auto":
+        return sys.stdout.isatty() and not os.environ.get("NO_COLOR") \
+            and os.environ.get("TERM") != "dumb"
+    return bool(args.color == "always")
+
+
+def _run_containers(args: argparse.Namespace) -> int:
+    from v6core.doctor import Status
+    from v6core.doctor.containers import DEFAULT_ENGINE_SOCKETS
+    from v6core.doctor.host import scan
+    from v6core.errors import ConfigError
+
+    if args.check or args.root != "/":
+        raise ConfigError("--containers cannot be combined with --check or --root")
+    if os.geteuid() != 0:
+        raise ConfigError("--containers needs root (it enters other network namespaces "
+                          "and reads other users' /proc entries)")
+    report = scan(engine_sockets=args.engine_socket or DEFAULT_ENGINE_SOCKETS)
+    print(report.to_json() if args.json else report.render(colour=_colour(args)))
     return report.exit_code(Status.WARN if args.fail_on == "warn" else Status.FAIL)

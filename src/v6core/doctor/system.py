@@ -71,6 +71,11 @@ class SystemView:
             parts = [p for p in target.split("/") if p] + parts
         return "/" + "/".join(done)
 
+    def stat_inode(self, path: str) -> int | None:
+        """The inode number ``path`` resolves to (for /run/netns/NAME: the namespace's),
+        or None when it cannot be stat'ed."""
+        return None
+
     def run(self, argv: Sequence[str], check: bool = True) -> str | None:
         """stdout+stderr of a read-only command, or None when it is missing (or, with
         ``check``, exits non-zero)."""
@@ -132,6 +137,12 @@ class LiveSystem(SystemView):
     def readlink(self, path: str) -> str | None:
         try:
             return os.readlink(self._path(path))
+        except OSError:
+            return None
+
+    def stat_inode(self, path: str) -> int | None:
+        try:
+            return os.stat(self._path(path)).st_ino
         except OSError:
             return None
 
@@ -281,7 +292,9 @@ class FakeSystem(SystemView):
         commands: Mapping[tuple[str, ...], str] | None = None,
         sources: Mapping[str, str | None] | None = None,
         v6only: Mapping[int, bool] | None = None,
+        inodes: Mapping[str, int] | None = None,
     ) -> None:
+        self.inodes = dict(inodes or {})
         self.files = dict(files or {})
         self.links = dict(links or {})
         self.commands = {tuple(k): v for k, v in (commands or {}).items()}
@@ -328,6 +341,9 @@ class FakeSystem(SystemView):
 
     def source_for(self, destination: str) -> str | None:
         return self.sources.get(destination)
+
+    def stat_inode(self, path: str) -> int | None:
+        return self.inodes.get("/" + path.strip("/"))
 
     def v6only_sockets(self) -> dict[int, bool] | None:
         return self.v6only
