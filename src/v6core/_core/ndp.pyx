@@ -1007,6 +1007,15 @@ cdef int _vlan_from(object vlan) except -2:
     return <int>vlan
 
 
+cdef object _int_arg(object v, str name, object hi):
+    """``v`` as an int in 0 .. hi: TypeError if not an integer, ValueError if outside."""
+    if not isinstance(v, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, not {type(v).__name__}")
+    if not 0 <= v <= hi:
+        raise ValueError(f"{name} {v} is out of range 0..{hi}")
+    return int(v)
+
+
 cdef int _check_rc(Py_ssize_t rc, Py_ssize_t cap, str what) except -1:
     if rc == NDP_EBUF:
         raise ValueError(f"{what}: output buffer of {cap} bytes is too small")
@@ -1167,9 +1176,9 @@ def build_rs(**kw) -> bytes:
     return _alloc_build(write_rs, kw, 128)
 
 
-def write_ra(out, *, src, src_mac, dst=_ALL_NODES, dst_mac=None, int cur_hop_limit=64,
-             bint managed=False, bint other=False, int flags=0, int router_lifetime=1800,
-             uint32_t reachable_time=0, uint32_t retrans_timer=0, slla=None, mtu=None,
+def write_ra(out, *, src, src_mac, dst=_ALL_NODES, dst_mac=None, cur_hop_limit=64,
+             bint managed=False, bint other=False, flags=0, router_lifetime=1800,
+             reachable_time=0, retrans_timer=0, slla=None, mtu=None,
              prefixes=(), vlan=None) -> int:
     """Write a Router Advertisement frame (RFC 4861 section 4.2).
 
@@ -1198,10 +1207,15 @@ def write_ra(out, *, src, src_mac, dst=_ALL_NODES, dst_mac=None, int cur_hop_lim
         _mac_from(dst_mac, dmac)
     if slla is not None:
         _mac_from(slla, sl)
-    if not 0 <= cur_hop_limit <= 255 or not 0 <= router_lifetime <= 0xffff:
-        raise ValueError("cur_hop_limit must be 0..255 and router_lifetime 0..65535")
-    if mtu is not None and not 1 <= mtu <= 0xffffffff:
-        raise ValueError(f"invalid MTU {mtu!r}")
+    cdef uint8_t hl = _int_arg(cur_hop_limit, "cur_hop_limit", 255)
+    cdef uint16_t lifetime = _int_arg(router_lifetime, "router_lifetime", 0xffff)
+    cdef uint32_t reach = _int_arg(reachable_time, "reachable_time", 0xffffffff)
+    cdef uint32_t retrans = _int_arg(retrans_timer, "retrans_timer", 0xffffffff)
+    cdef uint8_t fl = <uint8_t>(_int_arg(flags, "flags", 255)
+                                | (NDP_RA_MANAGED if managed else 0)
+                                | (NDP_RA_OTHER if other else 0))
+    if mtu is not None and (_int_arg(mtu, "mtu", 0xffffffff) == 0):
+        raise ValueError("mtu 0 is out of range 1..4294967295")
     for i in range(np_):
         prefix, plen, pfl, valid, preferred = prefixes[i]
         addr_from_object(prefix, &pp[i].prefix)
@@ -1209,13 +1223,10 @@ def write_ra(out, *, src, src_mac, dst=_ALL_NODES, dst_mac=None, int cur_hop_lim
             raise ValueError(f"prefix {i}: plen must be 0..128 and flags 0..255")
         pp[i].plen = plen
         pp[i].flags = pfl
-        pp[i].valid = valid
-        pp[i].preferred = preferred
-    cdef uint8_t fl = <uint8_t>((flags & 0xff) | (NDP_RA_MANAGED if managed else 0)
-                                | (NDP_RA_OTHER if other else 0))
+        pp[i].valid = _int_arg(valid, f"prefixes[{i}] valid lifetime", 0xffffffff)
+        pp[i].preferred = _int_arg(preferred, f"prefixes[{i}] preferred lifetime", 0xffffffff)
     rc = ndp_build_ra(buf, cap, dmac if dst_mac is not None else NULL, smac, _vlan_from(vlan),
-                      s, d, <uint8_t>cur_hop_limit, fl, <uint16_t>router_lifetime,
-                      reachable_time, retrans_timer, sl if slla is not None else NULL,
+                      s, d, hl, fl, lifetime, reach, retrans, sl if slla is not None else NULL,
                       <uint32_t>(mtu or 0), pp, np_)
     _check_rc(rc, cap, "RA")
     return rc
@@ -1226,7 +1237,7 @@ def build_ra(**kw) -> bytes:
     return _alloc_build(write_ra, kw, 128 + 32 * len(kw.get("prefixes", ())))
 
 
-def write_icmp6(out, msg, *, src, dst, src_mac, dst_mac=None, int hop_limit=255,
+def write_icmp6(out, msg, *, src, dst, src_mac, dst_mac=None, hop_limit=255,
                 vlan=None) -> int:
     """Wrap the ICMPv6 message ``msg`` (bytes-like, >= 4 bytes, e.g. a Redirect with its
     options) in Ethernet and IPv6 headers and compute its checksum (bytes 2-3 of ``msg``
@@ -1241,15 +1252,15 @@ def write_icmp6(out, msg, *, src, dst, src_mac, dst_mac=None, int hop_limit=255,
     cap = ov.shape[0]
     if m.shape[0] < 4 or m.shape[0] > 0xffff:
         raise ValueError(f"ICMPv6 message of {m.shape[0]} bytes: expected 4..65535")
-    if not 0 <= hop_limit <= 255:
-        raise ValueError(f"invalid hop limit {hop_limit}")
+    _no_overlap(buf, cap, &m[0], m.shape[0], "msg")
+    cdef uint8_t hl = _int_arg(hop_limit, "hop_limit", 255)
     addr_from_object(src, &s)
     addr_from_object(dst, &d)
     _mac_from(src_mac, smac)
     if dst_mac is not None:
         _mac_from(dst_mac, dmac)
     rc = ndp_build_icmp6(buf, cap, dmac if dst_mac is not None else NULL, smac,
-                         _vlan_from(vlan), s, d, <uint8_t>hop_limit, &m[0], m.shape[0])
+                         _vlan_from(vlan), s, d, hl, &m[0], m.shape[0])
     _check_rc(rc, cap, "ICMPv6")
     return rc
 
@@ -1296,6 +1307,7 @@ def write_na_reply(out, frame, mac, *, src=None, bint router=False, bint overrid
         except BufferError as e:
             raise TypeError(f"out must be a writable contiguous buffer ({e})") from None
         try:
+            _no_overlap(<uint8_t *>ov.buf, ov.len, <const uint8_t *>fv.buf, fv.len, "frame")
             n = ndp_build_na_reply(<uint8_t *>ov.buf, ov.len, <const uint8_t *>fv.buf, &pkt, m,
                                    &s if src is not None else NULL,
                                    (NDP_NA_ROUTER if router else 0)
@@ -1366,20 +1378,97 @@ cdef inline const uint8_t *_base(const uint8_t[::1] data) noexcept:
     return &data[0] if data.shape[0] else <const uint8_t *>b""
 
 
+_INT64_MAX = np.iinfo(np.int64).max
+
+
+cdef object _index_array(object values, str name):
+    """``values`` (array-like of integers) as a C-contiguous 1-d int64 array whose every
+    entry is in 0 .. 2**63 - 1; ValueError naming ``name`` and the first bad index."""
+    cdef Py_ssize_t i
+    try:
+        a = np.asarray(values)
+    except (ValueError, TypeError, OverflowError) as e:
+        raise ValueError(f"{name} must be a 1-d array of integers ({e})") from None
+    if a.ndim == 0:
+        a = a.reshape(1)
+    if a.ndim != 1:
+        raise ValueError(f"{name} must be 1-d, got shape {a.shape}")
+    if a.dtype.kind == "O":
+        for i in range(a.shape[0]):
+            v = a[i]
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+                raise ValueError(f"{name}[{i}]: {v!r} is not an integer")
+            if not 0 <= v <= _INT64_MAX:
+                raise ValueError(f"{name}[{i}]: {v} is out of range 0..2**63-1")
+        return np.ascontiguousarray(a.astype(np.int64))
+    if a.dtype.kind not in "iu":
+        raise ValueError(f"{name} must be integers, got dtype {a.dtype}")
+    if a.dtype.kind == "i":
+        bad = np.flatnonzero(a < 0)
+        if bad.size:
+            i = int(bad[0])
+            raise ValueError(f"{name}[{i}]: {int(a[i])} is negative")
+    elif a.dtype.itemsize >= 8:
+        bad = np.flatnonzero(a > _INT64_MAX)
+        if bad.size:
+            i = int(bad[0])
+            raise ValueError(f"{name}[{i}]: {int(a[i])} is out of range 0..2**63-1")
+    return np.ascontiguousarray(a, dtype=np.int64)
+
+
+cdef uint8_t[::1] _out_u8(object a, Py_ssize_t n, str name):
+    """A writable C-contiguous uint8 array of ``n`` entries, else ValueError naming it."""
+    cdef uint8_t[::1] v
+    try:
+        v = a
+    except (ValueError, TypeError, BufferError) as e:
+        raise ValueError(f"{name} must be a writable C-contiguous uint8 array ({e})") \
+            from None
+    if v.shape[0] != n:
+        raise ValueError(f"{name} has {v.shape[0]} entries for {n} frames")
+    return v
+
+
+cdef int64_t[::1] _out_i64(object a, Py_ssize_t n, str name):
+    """A writable C-contiguous int64 array of ``n`` entries, else ValueError naming it."""
+    cdef int64_t[::1] v
+    try:
+        v = a
+    except (ValueError, TypeError, BufferError) as e:
+        raise ValueError(f"{name} must be a writable C-contiguous int64 array ({e})") \
+            from None
+    if v.shape[0] != n:
+        raise ValueError(f"{name} has {v.shape[0]} entries for {n} frames")
+    return v
+
+
+cdef int _no_overlap(const uint8_t *a, Py_ssize_t na, const uint8_t *b, Py_ssize_t nb,
+                     str what) except -1:
+    """ValueError if [a, a + na) and [b, b + nb) share a byte (the builders read their
+    inputs while writing ``out``)."""
+    if na > 0 and nb > 0 and a < b + nb and b < a + na:
+        raise ValueError(f"out overlaps {what}: build into a separate buffer")
+    return 0
+
+
 cdef object _check_layout(const uint8_t[::1] data, object offsets, object lengths,
                           Py_ssize_t *n):
-    off = np.ascontiguousarray(offsets, dtype=np.int64)
-    ln = np.ascontiguousarray(lengths, dtype=np.int64)
-    if off.ndim != 1 or ln.shape != off.shape:
-        raise ValueError(f"offsets and lengths must be 1-d and of one shape, got "
+    """offsets and lengths as int64 arrays, each frame inside ``data`` (ValueError naming
+    the argument and the frame index otherwise)."""
+    off = _index_array(offsets, "offsets")
+    ln = _index_array(lengths, "lengths")
+    if ln.shape != off.shape:
+        raise ValueError(f"offsets and lengths must be of one shape, got "
                          f"{off.shape} and {ln.shape}")
     n[0] = off.shape[0]
     if n[0]:
-        bad = np.flatnonzero((off < 0) | (ln < 0) | (off + ln > data.shape[0]))
+        # offset > size - length, not offset + length > size: both are < 2**63 here, so
+        # the difference cannot wrap where the sum could
+        bad = np.flatnonzero(off > data.shape[0] - ln)
         if bad.size:
             i = int(bad[0])
-            raise ValueError(f"frame {i}: offset {int(off[i])} + length {int(ln[i])} is outside "
-                             f"the buffer of {data.shape[0]} bytes")
+            raise ValueError(f"frame {i}: offsets[{i}] {int(off[i])} + lengths[{i}] "
+                             f"{int(ln[i])} is outside the buffer of {data.shape[0]} bytes")
     return off, ln
 
 
@@ -1405,9 +1494,7 @@ def validate_batch(frames, offsets, lengths, out=None, *, bint ip6=False,
     off, ln = _check_layout(data, offsets, lengths, &n)
     if out is None:
         out = np.empty(n, dtype=np.uint8)
-    cdef uint8_t[::1] rv = out
-    if rv.shape[0] != n:
-        raise ValueError(f"out has {rv.shape[0]} entries for {n} frames")
+    cdef uint8_t[::1] rv = _out_u8(out, n, "out")
     cdef const int64_t[::1] o = off
     cdef const int64_t[::1] lv = ln
     cdef int fl = _parse_flags(ip6, verify_checksum)
@@ -1495,7 +1582,12 @@ def parse_batch(frames, offsets, lengths, *, bint ip6=False, bint verify_checksu
 def addresses(field) -> np.ndarray:
     """Turn an address field of :data:`PKT_DTYPE` (shape (N, 2) uint64) into (N, 16) uint8
     network-order bytes."""
-    a = np.ascontiguousarray(field, dtype=np.uint64)
+    try:
+        a = np.ascontiguousarray(field, dtype=np.uint64)
+    except (ValueError, TypeError, OverflowError) as e:
+        raise ValueError(f"field must be (N, 2) uint64 address halves ({e})") from None
+    if a.ndim != 2 or a.shape[1] != 2:
+        raise ValueError(f"field must have shape (N, 2), got {a.shape}")
     return a.astype(">u8").view(np.uint8).reshape(a.shape[0], 16)
 
 
@@ -1534,17 +1626,14 @@ def write_na_replies(frames, offsets, lengths, mac, out, out_offsets=None,
     if out_lengths is None:
         out_lengths = np.empty(n, dtype=np.int64)
     reasons = np.empty(n, dtype=np.uint8)
-    cdef int64_t[::1] oo = out_offsets
-    cdef int64_t[::1] ol = out_lengths
+    cdef int64_t[::1] oo = _out_i64(out_offsets, n, "out_offsets")
+    cdef int64_t[::1] ol = _out_i64(out_lengths, n, "out_lengths")
     cdef uint8_t[::1] rv = reasons
     cdef const uint8_t[::1] mk
     cdef bint use_mask = mask is not None
     if use_mask:
-        mk = np.ascontiguousarray(mask, dtype=np.uint8)
-        if mk.shape[0] != n:
-            raise ValueError(f"mask has {mk.shape[0]} entries for {n} frames")
-    if oo.shape[0] != n or ol.shape[0] != n:
-        raise ValueError("out_offsets and out_lengths must have one entry per frame")
+        mk = _mask_array(mask, n)
+    _no_overlap(buf, cap, _base(data), data.shape[0], "frames")
     cdef const int64_t[::1] o = off
     cdef const int64_t[::1] lv = ln
     cdef const uint8_t *f
@@ -1573,6 +1662,19 @@ def write_na_replies(frames, offsets, lengths, mac, out, out_offsets=None,
     return reasons, out_offsets, out_lengths, count
 
 
+cdef object _mask_array(object mask, Py_ssize_t n):
+    """``mask`` (n booleans or numbers; nonzero = answer) as n uint8 of 0 or 1."""
+    try:
+        a = np.asarray(mask)
+    except (ValueError, TypeError, OverflowError) as e:
+        raise ValueError(f"mask must be a 1-d array of booleans ({e})") from None
+    if a.dtype.kind not in "biuf":
+        raise ValueError(f"mask must be booleans or numbers, got dtype {a.dtype}")
+    if a.ndim != 1 or a.shape[0] != n:
+        raise ValueError(f"mask has shape {a.shape} for {n} frames")
+    return np.ascontiguousarray(a != 0, dtype=np.uint8)
+
+
 cdef inline const uint8_t *_rows(object arr, Py_ssize_t n, Py_ssize_t width, str name,
                                  Py_ssize_t *stride, list keep) except? NULL:
     """(n, width) or (width,) uint8 rows; stride 0 broadcasts one row to every frame."""
@@ -1586,9 +1688,12 @@ cdef inline const uint8_t *_rows(object arr, Py_ssize_t n, Py_ssize_t width, str
             addr_from_object(arr, &a128)
             addr_store(<uint8_t *><char *>b, a128)
         arr = b
-    if isinstance(arr, (bytes, bytearray, memoryview)):
-        arr = np.frombuffer(arr, dtype=np.uint8)
-    a = np.ascontiguousarray(arr, dtype=np.uint8)
+    try:
+        if isinstance(arr, (bytes, bytearray, memoryview)):
+            arr = np.frombuffer(arr, dtype=np.uint8)
+        a = np.ascontiguousarray(arr, dtype=np.uint8)
+    except (ValueError, TypeError, OverflowError) as e:
+        raise ValueError(f"{name} must be uint8 rows of {width} bytes ({e})") from None
     if a.ndim == 1 and a.shape[0] == width:
         stride[0] = 0
     elif a.ndim == 2 and a.shape[0] == n and a.shape[1] == width:
@@ -1597,6 +1702,23 @@ cdef inline const uint8_t *_rows(object arr, Py_ssize_t n, Py_ssize_t width, str
         raise ValueError(f"{name} must have shape ({n}, {width}) or ({width},), got {a.shape}")
     keep.append(a)
     return <const uint8_t *>cnp.PyArray_DATA(a)
+
+
+cdef object _flag_array(object flags, Py_ssize_t n):
+    """NA flag bytes: one int 0..255 for all, or n of them."""
+    try:
+        a = np.asarray(flags)
+    except (ValueError, TypeError, OverflowError) as e:
+        raise ValueError(f"flags must be an int or a 1-d array of ints ({e})") from None
+    if a.dtype.kind == "O" or a.dtype.kind not in "iu":
+        raise ValueError(f"flags must be integers 0..255, got dtype {a.dtype}")
+    if a.ndim > 1 or (a.ndim == 1 and a.shape[0] != n):
+        raise ValueError(f"flags must be one int or have shape ({n},), got {a.shape}")
+    bad = np.flatnonzero((a.reshape(-1) < 0) | (a.reshape(-1) > 255))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"flags[{i}]: {int(a.reshape(-1)[i])} is not a byte (0..255)")
+    return np.ascontiguousarray(np.broadcast_to(a.astype(np.uint8), (n,)))
 
 
 def write_na_batch(out, targets, src_mac, dst_mac, dsts, *, srcs=None, flags=NDP_NA_OVERRIDE,
@@ -1630,7 +1752,10 @@ def write_na_batch(out, targets, src_mac, dst_mac, dsts, *, srcs=None, flags=NDP
     cdef uint8_t smac[6]
     cdef list keep = []
     _mac_from(src_mac, smac)
-    tg = np.ascontiguousarray(targets, dtype=np.uint8)
+    try:
+        tg = np.ascontiguousarray(targets, dtype=np.uint8)
+    except (ValueError, TypeError, OverflowError) as e:
+        raise ValueError(f"targets must be uint8 rows of 16 bytes ({e})") from None
     if tg.ndim != 2 or tg.shape[1] != 16:
         raise ValueError(f"targets must have shape (N, 16), got {tg.shape}")
     n = tg.shape[0]
@@ -1638,22 +1763,22 @@ def write_na_batch(out, targets, src_mac, dst_mac, dsts, *, srcs=None, flags=NDP
     cdef const uint8_t *ps = _rows(tg if srcs is None else srcs, n, 16, "srcs", &st_s, keep)
     cdef const uint8_t *pd = _rows(dsts, n, 16, "dsts", &st_d, keep)
     cdef const uint8_t *pm = _rows(dst_mac, n, 6, "dst_mac", &st_m, keep)
-    fl = np.ascontiguousarray(np.broadcast_to(np.asarray(flags, dtype=np.uint8), (n,)))
-    cdef const uint8_t[::1] fv = fl
+    cdef const uint8_t[::1] fv = _flag_array(flags, n)
     cdef int vt = _vlan_from(vlan)
     if out_offsets is None:
         out_offsets = np.empty(n, dtype=np.int64)
     if out_lengths is None:
         out_lengths = np.empty(n, dtype=np.int64)
-    cdef int64_t[::1] oo = out_offsets
-    cdef int64_t[::1] ol = out_lengths
-    if oo.shape[0] != n or ol.shape[0] != n:
-        raise ValueError("out_offsets and out_lengths must have one entry per frame")
+    cdef int64_t[::1] oo = _out_i64(out_offsets, n, "out_offsets")
+    cdef int64_t[::1] ol = _out_i64(out_lengths, n, "out_lengths")
     if n == 0:
         return out_offsets, out_lengths
     cdef uint8_t[::1] ov = _out_view(out)
     cdef uint8_t *buf = &ov[0]
     cap = ov.shape[0]
+    for a in keep:
+        _no_overlap(buf, cap, <const uint8_t *>cnp.PyArray_DATA(a), a.nbytes,
+                    "an input array")
     with nogil:
         for i in range(n):
             rc = ndp_build_na(buf + pos, cap - pos, pm + i * st_m, smac, vt,
