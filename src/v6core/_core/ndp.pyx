@@ -1393,6 +1393,8 @@ cdef object _index_array(object values, str name):
         a = a.reshape(1)
     if a.ndim != 1:
         raise ValueError(f"{name} must be 1-d, got shape {a.shape}")
+    if a.shape[0] == 0:                 # [] is float64 to numpy: no frames, nothing to check
+        return np.empty(0, dtype=np.int64)
     if a.dtype.kind == "O":
         for i in range(a.shape[0]):
             v = a[i]
