@@ -637,6 +637,13 @@ cdef class NDPFrame:
     def __cinit__(self):
         self._reason = 0
 
+    cdef inline bint _reached(self, int stage) noexcept:
+        # True if parsing got past the check whose failure is ``stage``: ndp_parse fails
+        # with the reasons in ascending order (ndp.pxd), so every field decoded before
+        # that check is set.  Stages used: IP6_PLEN (IPv6 header read), ICMP_TRUNC
+        # (ICMPv6 offsets), NOT_ND (type and code), OPT_LEN_ZERO (message body decoded).
+        return self._reason == NDP_OK or self._reason >= stage
+
     @property
     def buffer(self):
         """The whole frame as a byte memoryview (the caller's buffer)."""
@@ -648,26 +655,32 @@ cdef class NDPFrame:
         return _REASONS[self._reason]
 
     @property
-    def type(self) -> int:
-        """ICMPv6 type: 133 RS, 134 RA, 135 NS, 136 NA, 137 Redirect."""
-        return self.pkt.type
+    def type(self):
+        """ICMPv6 type: 133 RS, 134 RA, 135 NS, 136 NA, 137 Redirect; None if the frame
+        failed before its ICMPv6 header."""
+        return self.pkt.type if self._reached(NDP_DROP_NOT_ND) else None
 
     @property
     def type_name(self) -> str:
-        return _TYPE_NAMES[self.pkt.type - 133] if 133 <= self.pkt.type <= 137 else "?"
+        """"RS", "RA", "NS", "NA", "Redirect", or "?" (not ND, or not reached)."""
+        if self._reached(NDP_DROP_NOT_ND) and 133 <= self.pkt.type <= 137:
+            return _TYPE_NAMES[self.pkt.type - 133]
+        return "?"
 
     @property
-    def code(self) -> int:
-        return self.pkt.code
+    def code(self):
+        return self.pkt.code if self._reached(NDP_DROP_NOT_ND) else None
 
     @property
-    def hop_limit(self) -> int:
-        return self.pkt.hop_limit
+    def hop_limit(self):
+        """IPv6 Hop Limit; None if the frame failed before its IPv6 header."""
+        return self.pkt.hop_limit if self._reached(NDP_DROP_IP6_PLEN) else None
 
     @property
-    def flags(self) -> int:
-        """NA: R|S|O bits (0x80|0x40|0x20) of byte 4; RA: byte 5 (M 0x80, O 0x40); else 0."""
-        return self.pkt.flags
+    def flags(self):
+        """NA: R|S|O bits (0x80|0x40|0x20) of byte 4; RA: byte 5 (M 0x80, O 0x40); else 0.
+        None if the frame failed before its message body was decoded."""
+        return self.pkt.flags if self._reached(NDP_DROP_OPT_LEN_ZERO) else None
 
     @property
     def router(self) -> bool:
@@ -744,20 +757,22 @@ cdef class NDPFrame:
 
     @property
     def src(self):
-        """IPv6 source, 16-byte memoryview."""
+        """IPv6 source, 16-byte memoryview; None if the frame failed before it."""
         cdef Py_ssize_t o = self.pkt.ip6_off + 8
-        return self._mv[o:o + 16]
+        return self._mv[o:o + 16] if self._reached(NDP_DROP_IP6_PLEN) else None
 
     @property
     def dst(self):
+        """IPv6 destination, 16-byte memoryview; None if the frame failed before it."""
         cdef Py_ssize_t o = self.pkt.ip6_off + 24
-        return self._mv[o:o + 16]
+        return self._mv[o:o + 16] if self._reached(NDP_DROP_IP6_PLEN) else None
 
     @property
     def target(self):
-        """NS/NA/Redirect target (16-byte memoryview), None for RS/RA."""
+        """NS/NA/Redirect target (16-byte memoryview), None for RS/RA or if the frame
+        failed before its message body."""
         cdef Py_ssize_t o = self.pkt.icmp_off + 8
-        if self.pkt.type in (ND_NS, ND_NA, ND_REDIRECT):
+        if self._body(ND_NS) or self._body(ND_NA) or self._body(ND_REDIRECT):
             return self._mv[o:o + 16]
         return None
 
@@ -765,17 +780,23 @@ cdef class NDPFrame:
     def destination(self):
         """Redirect destination (16-byte memoryview), None for other messages."""
         cdef Py_ssize_t o = self.pkt.icmp_off + 24
-        return self._mv[o:o + 16] if self.pkt.type == ND_REDIRECT else None
+        return self._mv[o:o + 16] if self._body(ND_REDIRECT) else None
 
     @property
     def icmp(self):
-        """The ICMPv6 message (header, body, options) as a memoryview."""
+        """The ICMPv6 message (header, body, options) as a memoryview; None if the frame
+        failed before it."""
+        if not self._reached(NDP_DROP_ICMP_TRUNC):
+            return None
         return self._mv[self.pkt.icmp_off:self.pkt.end]
 
     @property
-    def checksum(self) -> int:
-        """The ICMPv6 checksum field as sent (host integer of the big-endian bytes)."""
+    def checksum(self):
+        """The ICMPv6 checksum field as sent (host integer of the big-endian bytes); None
+        if the frame failed before its ICMPv6 header."""
         cdef Py_ssize_t o = self.pkt.icmp_off
+        if not self._reached(NDP_DROP_NOT_ND):
+            return None
         return int.from_bytes(self._mv[o + 2:o + 4], "big")
 
     @property
@@ -816,7 +837,7 @@ cdef class NDPFrame:
         """All prefix information options of an RA, in order, as :class:`PrefixInfo`
         (empty for other messages, where RFC 4861 section 4.6.2 options are ignored)."""
         cdef list out = []
-        if self.pkt.type != ND_RA:
+        if not self._body(ND_RA):
             return out
         for opt in self.options:
             if opt.type == ND_OPT_PREFIX:
@@ -832,7 +853,7 @@ cdef class NDPFrame:
         were walked."""
         cdef list out = []
         cdef Py_ssize_t r = self.pkt.opt_off, end = self.pkt.end, ol
-        if self._reason != NDP_OK and self._reason < NDP_DROP_TARGET_MULTICAST:
+        if not self._reached(NDP_DROP_TARGET_MULTICAST):
             return out
         while r + 2 <= end:
             ol = self._mv[r + 1] * 8
@@ -842,37 +863,45 @@ cdef class NDPFrame:
             r += ol
         return out
 
-    # RA fixed fields (RFC 4861 section 4.2)
+    cdef inline bint _body(self, int t) noexcept:
+        # a message of type t whose fixed part (RFC 4861 section 4) was decoded
+        return self.pkt.type == t and self._reached(NDP_DROP_OPT_LEN_ZERO)
+
+    # RA fixed fields (RFC 4861 section 4.2); None for other messages and for an RA that
+    # failed before its body was decoded (e.g. shorter than 16 bytes)
     @property
     def cur_hop_limit(self):
-        return self._mv[self.pkt.icmp_off + 4] if self.pkt.type == ND_RA else None
+        return self._mv[self.pkt.icmp_off + 4] if self._body(ND_RA) else None
 
     @property
     def router_lifetime(self):
         """RA Router Lifetime in seconds, None for other messages."""
         cdef Py_ssize_t o = self.pkt.icmp_off
-        return int.from_bytes(self._mv[o + 6:o + 8], "big") if self.pkt.type == ND_RA else None
+        return int.from_bytes(self._mv[o + 6:o + 8], "big") if self._body(ND_RA) else None
 
     @property
     def reachable_time(self):
         """RA Reachable Time in milliseconds, None for other messages."""
         cdef Py_ssize_t o = self.pkt.icmp_off
-        return int.from_bytes(self._mv[o + 8:o + 12], "big") if self.pkt.type == ND_RA else None
+        return int.from_bytes(self._mv[o + 8:o + 12], "big") if self._body(ND_RA) else None
 
     @property
     def retrans_timer(self):
         """RA Retrans Timer in milliseconds, None for other messages."""
         cdef Py_ssize_t o = self.pkt.icmp_off
-        return int.from_bytes(self._mv[o + 12:o + 16], "big") if self.pkt.type == ND_RA else None
+        return int.from_bytes(self._mv[o + 12:o + 16], "big") if self._body(ND_RA) else None
 
     def __repr__(self):
+        # never raises: every field below is None or a whole 16-byte view when unset
         from v6core._core.addr import to_text
-        parts = [f"{self.type_name}", f"src={to_text(bytes(self.src))}",
-                 f"dst={to_text(bytes(self.dst))}"]
-        if self.target is not None:
-            parts.append(f"target={to_text(bytes(self.target))}")
+        parts = [self.type_name]
+        for name, v in (("src", self.src), ("dst", self.dst), ("target", self.target)):
+            if v is not None:
+                parts.append(f"{name}={to_text(bytes(v))}")
         if self.pkt.vlan_tci >= 0:
             parts.append(f"vlan={self.pkt.vlan_tci & 0xfff}")
+        if self._reason != NDP_OK:
+            parts.append(f"invalid={_REASONS[self._reason].name}@{self.pkt.bad_off}")
         return f"<NDPFrame {' '.join(parts)}>"
 
 
