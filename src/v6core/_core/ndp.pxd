@@ -268,16 +268,21 @@ cdef Py_ssize_t ndp_build_icmp6(uint8_t *buf, Py_ssize_t cap,
                                 uint8_t hop_limit, const uint8_t *msg,
                                 Py_ssize_t msg_len) noexcept nogil
 
-# The NA answering a parsed NS (``ns`` from ndp_parse of ``frame``, type ND_NS, NDP_OK),
-# per RFC 4861 section 7.2.4: target = the NS target; source = ``*src`` or, if src is NULL,
-# the target; TLLAO = ``mac``; Ethernet source = ``mac``; Ethernet destination = the NS's
-# SLLAO if present, else the NS frame's Ethernet source; the NS's VLAN tag is copied.
-# If the NS source is ::, the NA goes to ff02::1 (33:33:00:00:00:01) with S = 0;
-# otherwise to the NS source with S = 1.  ``flags`` supplies R and O (S is ignored).
+# The NA answering a parsed NS (``ns`` from ndp_parse of ``frame``, type ND_NS, NDP_OK):
+# the one place of the RFC 4861 section 7.2.4 reply rules, used by the Python API, the
+# batch API and the responder.  Target = the NS target; IPv6 source = ``*src`` or, if
+# ``src`` is NULL, the target; Ethernet source = ``eth_src``; TLLAO = ``tlla`` (6 bytes;
+# NULL = no option); the NS's VLAN tag is copied.
+#   NS from :: (a DAD probe): to ff02::1 (33:33:00:00:00:01) with S = 0;
+#   otherwise: to the NS source with S = ``solicited``, at the MAC of the NS's SLLAO if
+#   present, else the NS frame's Ethernet source (NDP_EARG if parsed with NDP_PARSE_IP6
+#   and it has no SLLAO).
+# ``flags`` supplies R and O (its S bit is ignored).
 cdef Py_ssize_t ndp_build_na_reply(uint8_t *buf, Py_ssize_t cap,
                                    const uint8_t *frame, const ndp_pkt_t *ns,
-                                   const uint8_t *mac, const addr128_t *src,
-                                   uint8_t flags) noexcept nogil
+                                   const uint8_t *eth_src, const uint8_t *tlla,
+                                   const addr128_t *src, uint8_t flags,
+                                   bint solicited) noexcept nogil
 
 
 # ---------------------------------------------------------------------------------------

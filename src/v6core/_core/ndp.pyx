@@ -557,29 +557,34 @@ cdef Py_ssize_t ndp_build_icmp6(uint8_t *buf, Py_ssize_t cap,
 
 cdef Py_ssize_t ndp_build_na_reply(uint8_t *buf, Py_ssize_t cap,
                                    const uint8_t *frame, const ndp_pkt_t *ns,
-                                   const uint8_t *mac, const addr128_t *src,
-                                   uint8_t flags) noexcept nogil:
+                                   const uint8_t *eth_src, const uint8_t *tlla,
+                                   const addr128_t *src, uint8_t flags,
+                                   bint solicited) noexcept nogil:
     cdef addr128_t dst
     cdef const uint8_t *dmac
     cdef uint8_t all_nodes_mac[6]
-    if ns.type != ND_NS or mac == NULL:
+    if ns.type != ND_NS or eth_src == NULL:
         return NDP_EARG
     flags &= NDP_NA_ROUTER | NDP_NA_OVERRIDE
     if ndp_is_unspecified(ns.src):
-        # RFC 4861 section 7.2.4: reply to a DAD probe goes to all-nodes, S = 0
+        # RFC 4861 section 7.2.4: the answer to a DAD probe goes to all-nodes with S = 0
         dst.hi = 0xff02000000000000ULL
         dst.lo = 1
         ndp_mcast_mac(dst, all_nodes_mac)
         dmac = all_nodes_mac
     else:
+        # otherwise to the solicitation's source, S = 1 (unless the caller, e.g. a proxy
+        # advertising unsolicited, asks for S clear), at the MAC of its SLLAO, else the
+        # frame's Ethernet source
         dst = ns.src
-        flags |= NDP_NA_SOLICITED
+        if solicited:
+            flags |= NDP_NA_SOLICITED
         dmac = frame + ns.sll_off if ns.sll_off else frame + 6
         if ns.ip6_off == 0:        # parsed without a link layer: no Ethernet source
             if not ns.sll_off:
                 return NDP_EARG
-    return ndp_build_na(buf, cap, dmac, mac, ns.vlan_tci, src[0] if src != NULL else ns.target,
-                        dst, ns.target, flags, mac)
+    return ndp_build_na(buf, cap, dmac, eth_src, ns.vlan_tci,
+                        src[0] if src != NULL else ns.target, dst, ns.target, flags, tlla)
 
 
 # =======================================================================================
@@ -1338,9 +1343,9 @@ def write_na_reply(out, frame, mac, *, src=None, bint router=False, bint overrid
         try:
             _no_overlap(<uint8_t *>ov.buf, ov.len, <const uint8_t *>fv.buf, fv.len, "frame")
             n = ndp_build_na_reply(<uint8_t *>ov.buf, ov.len, <const uint8_t *>fv.buf, &pkt, m,
-                                   &s if src is not None else NULL,
+                                   m, &s if src is not None else NULL,
                                    (NDP_NA_ROUTER if router else 0)
-                                   | (NDP_NA_OVERRIDE if override else 0))
+                                   | (NDP_NA_OVERRIDE if override else 0), True)
         finally:
             PyBuffer_Release(&ov)
     finally:
@@ -1679,7 +1684,7 @@ def write_na_replies(frames, offsets, lengths, mac, out, out_offsets=None,
             ol[i] = 0
             if rc != NDP_OK or pkt.type != ND_NS or (use_mask and not mk[i]):
                 continue
-            rc = ndp_build_na_reply(buf + pos, cap - pos, f, &pkt, m, NULL, fl)
+            rc = ndp_build_na_reply(buf + pos, cap - pos, f, &pkt, m, m, NULL, fl, True)
             if rc == NDP_EBUF:
                 full = True
                 break
