@@ -44,7 +44,7 @@ cdef class NDPFrame:
 
     cdef inline bint _reached(self, int stage) noexcept:
         # True if parsing got past the check whose failure is ``stage``: ndp_parse fails
-        # with the reasons in ascending order (ndp.pxd), so every field decoded before
+        # with the reasons in ascending order (ndp_parse.pxd), so every field decoded before
         # that check is set.  Stages used: IP6_PLEN (IPv6 header read), ICMP_TRUNC
         # (ICMPv6 offsets), NOT_ND (type and code), OPT_LEN_ZERO (message body decoded).
         return self._reason == NDP_OK or self._reason >= stage
@@ -343,7 +343,7 @@ def parse(frame, *, bint ip6=False, bint verify_checksum=True) -> NDPFrame:
     Raises
     ------
     ParseError
-        If a check of RFC 4861 sections 6.1, 7.1 or 8.1 fails (see ``ndp.pxd``); ``reason``
+        If a check of RFC 4861 sections 6.1, 7.1 or 8.1 fails (see ``ndp_parse.pxd``); ``reason``
         is the :class:`~v6core.errors.DropReason` and ``offset`` the offending byte.
     """
     cdef NDPFrame r = _parse_into(frame, _parse_flags(ip6, verify_checksum))
