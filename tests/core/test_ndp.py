@@ -530,7 +530,7 @@ def test_batch_matches_single():
     assert list(r2) == list(reasons)
     for i, f in enumerate(frames):
         g = ndp.inspect(f)
-        assert pkts["type"][i] == g.type and pkts["icmp_off"][i] == g.icmp_off
+        assert pkts["type"][i] == (g.type or 0) and pkts["icmp_off"][i] == g.icmp_off
         assert pkts["bad_off"][i] == g.bad_off
         if reasons[i] == 0:
             assert ndp.addresses(pkts["src"][i:i + 1])[0].tobytes() == bytes(g.src)

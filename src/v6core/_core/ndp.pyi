@@ -1,247 +1,40 @@
 """Neighbor Discovery (RFC 4861) frames: zero-copy parse and validation, and builders."""
 
-import ipaddress
-from collections.abc import Sequence
-from typing import Any, NamedTuple
+from v6core._core.ndp_batch import PKT_DTYPE as PKT_DTYPE
+from v6core._core.ndp_batch import addresses as addresses
+from v6core._core.ndp_batch import parse_batch as parse_batch
+from v6core._core.ndp_batch import validate_batch as validate_batch
+from v6core._core.ndp_batch import write_na_batch as write_na_batch
+from v6core._core.ndp_batch import write_na_replies as write_na_replies
+from v6core._core.ndp_cksum import icmp6_checksum as icmp6_checksum
+from v6core._core.ndp_frame import NDPFrame as NDPFrame
+from v6core._core.ndp_frame import Option as Option
+from v6core._core.ndp_frame import PrefixInfo as PrefixInfo
+from v6core._core.ndp_frame import inspect as inspect
+from v6core._core.ndp_frame import parse as parse
+from v6core._core.ndp_frame import validate as validate
+from v6core._core.ndp_write import build_icmp6 as build_icmp6
+from v6core._core.ndp_write import build_na as build_na
+from v6core._core.ndp_write import build_na_reply as build_na_reply
+from v6core._core.ndp_write import build_ns as build_ns
+from v6core._core.ndp_write import build_ra as build_ra
+from v6core._core.ndp_write import build_rs as build_rs
+from v6core._core.ndp_write import multicast_mac as multicast_mac
+from v6core._core.ndp_write import solicited_node as solicited_node
+from v6core._core.ndp_write import write_icmp6 as write_icmp6
+from v6core._core.ndp_write import write_na as write_na
+from v6core._core.ndp_write import write_na_reply as write_na_reply
+from v6core._core.ndp_write import write_ns as write_ns
+from v6core._core.ndp_write import write_ra as write_ra
+from v6core._core.ndp_write import write_rs as write_rs
 
-import numpy as np
-import numpy.typing as npt
-from typing_extensions import disjoint_base
+__all__ = [
+    "NDPFrame", "Option", "PKT_DTYPE", "PrefixInfo", "addresses", "build_icmp6", "build_na",
+    "build_na_reply", "build_ns", "build_ra", "build_rs", "icmp6_checksum", "inspect",
+    "multicast_mac", "parse", "parse_batch", "solicited_node", "validate", "validate_batch",
+    "write_icmp6", "write_na", "write_na_batch", "write_na_replies", "write_na_reply",
+    "write_ns", "write_ra", "write_rs",
+]
 
-from v6core.errors import DropReason
-
-_Buffer = bytes | bytearray | memoryview | npt.NDArray[np.uint8] | Any
-_AddressLike = str | bytes | bytearray | memoryview | ipaddress.IPv6Address | ipaddress.IPv4Address
-_MacLike = str | bytes | bytearray | memoryview
-_IntArray = npt.ArrayLike
-
-PKT_DTYPE: np.dtype[Any]
-
-class PrefixInfo(NamedTuple):
-    prefix: memoryview
-    plen: int
-    flags: int
-    valid: int
-    preferred: int
-
-class Option(NamedTuple):
-    type: int
-    data: memoryview
-
-@disjoint_base
-class NDPFrame:
-    @property
-    def buffer(self) -> memoryview: ...
-    @property
-    def reason(self) -> DropReason: ...
-    @property
-    def type(self) -> int: ...
-    @property
-    def type_name(self) -> str: ...
-    @property
-    def code(self) -> int: ...
-    @property
-    def hop_limit(self) -> int: ...
-    @property
-    def flags(self) -> int: ...
-    @property
-    def router(self) -> bool: ...
-    @property
-    def solicited(self) -> bool: ...
-    @property
-    def override(self) -> bool: ...
-    @property
-    def vlan_tci(self) -> int | None: ...
-    @property
-    def vlan_id(self) -> int | None: ...
-    @property
-    def dst_mac(self) -> memoryview | None: ...
-    @property
-    def src_mac(self) -> memoryview | None: ...
-    @property
-    def ip6_off(self) -> int: ...
-    @property
-    def icmp_off(self) -> int: ...
-    @property
-    def icmp_len(self) -> int: ...
-    @property
-    def opt_off(self) -> int: ...
-    @property
-    def end(self) -> int: ...
-    @property
-    def bad_off(self) -> int: ...
-    @property
-    def n_ext(self) -> int: ...
-    @property
-    def n_opts(self) -> int: ...
-    @property
-    def n_prefix(self) -> int: ...
-    @property
-    def src(self) -> memoryview: ...
-    @property
-    def dst(self) -> memoryview: ...
-    @property
-    def target(self) -> memoryview | None: ...
-    @property
-    def destination(self) -> memoryview | None: ...
-    @property
-    def icmp(self) -> memoryview: ...
-    @property
-    def checksum(self) -> int: ...
-    @property
-    def sll(self) -> memoryview | None: ...
-    @property
-    def tll(self) -> memoryview | None: ...
-    @property
-    def nonce(self) -> memoryview | None: ...
-    @property
-    def mtu(self) -> int | None: ...
-    @property
-    def redirected(self) -> memoryview | None: ...
-    @property
-    def prefixes(self) -> list[PrefixInfo]: ...
-    @property
-    def options(self) -> list[Option]: ...
-    @property
-    def cur_hop_limit(self) -> int | None: ...
-    @property
-    def router_lifetime(self) -> int | None: ...
-    @property
-    def reachable_time(self) -> int | None: ...
-    @property
-    def retrans_timer(self) -> int | None: ...
-
-def parse(frame: _Buffer, *, ip6: bool = False, verify_checksum: bool = True) -> NDPFrame: ...
-def inspect(frame: _Buffer, *, ip6: bool = False, verify_checksum: bool = True) -> NDPFrame: ...
-def validate(frame: _Buffer, *, ip6: bool = False, verify_checksum: bool = True) -> DropReason: ...
-def write_na(
-    out: _Buffer,
-    *,
-    src: _AddressLike,
-    dst: _AddressLike,
-    target: _AddressLike,
-    src_mac: _MacLike,
-    dst_mac: _MacLike | None = None,
-    router: bool = False,
-    solicited: bool = False,
-    override: bool = True,
-    tlla: _MacLike | None = None,
-    vlan: int | None = None,
-) -> int: ...
-def build_na(**kw: Any) -> bytes: ...
-def write_ns(
-    out: _Buffer,
-    *,
-    src: _AddressLike,
-    target: _AddressLike,
-    src_mac: _MacLike,
-    dst: _AddressLike | None = None,
-    dst_mac: _MacLike | None = None,
-    slla: _MacLike | None = None,
-    nonce: _Buffer | None = None,
-    vlan: int | None = None,
-) -> int: ...
-def build_ns(**kw: Any) -> bytes: ...
-def write_rs(
-    out: _Buffer,
-    *,
-    src: _AddressLike,
-    src_mac: _MacLike,
-    dst: _AddressLike = ...,
-    dst_mac: _MacLike | None = None,
-    slla: _MacLike | None = None,
-    vlan: int | None = None,
-) -> int: ...
-def build_rs(**kw: Any) -> bytes: ...
-def write_ra(
-    out: _Buffer,
-    *,
-    src: _AddressLike,
-    src_mac: _MacLike,
-    dst: _AddressLike = ...,
-    dst_mac: _MacLike | None = None,
-    cur_hop_limit: int = 64,
-    managed: bool = False,
-    other: bool = False,
-    flags: int = 0,
-    router_lifetime: int = 1800,
-    reachable_time: int = 0,
-    retrans_timer: int = 0,
-    slla: _MacLike | None = None,
-    mtu: int | None = None,
-    prefixes: Sequence[tuple[_AddressLike, int, int, int, int]] = (),
-    vlan: int | None = None,
-) -> int: ...
-def build_ra(**kw: Any) -> bytes: ...
-def write_icmp6(
-    out: _Buffer,
-    msg: _Buffer,
-    *,
-    src: _AddressLike,
-    dst: _AddressLike,
-    src_mac: _MacLike,
-    dst_mac: _MacLike | None = None,
-    hop_limit: int = 255,
-    vlan: int | None = None,
-) -> int: ...
-def build_icmp6(msg: _Buffer, **kw: Any) -> bytes: ...
-def write_na_reply(
-    out: _Buffer,
-    frame: _Buffer,
-    mac: _MacLike,
-    *,
-    src: _AddressLike | None = None,
-    router: bool = False,
-    override: bool = True,
-    ip6: bool = False,
-) -> int: ...
-def build_na_reply(frame: _Buffer, mac: _MacLike, **kw: Any) -> bytes: ...
-def solicited_node(address: _AddressLike) -> bytes: ...
-def multicast_mac(address: _AddressLike) -> bytes: ...
-def icmp6_checksum(src: _AddressLike, dst: _AddressLike, msg: _Buffer) -> int: ...
-def validate_batch(
-    frames: _Buffer,
-    offsets: _IntArray,
-    lengths: _IntArray,
-    out: npt.NDArray[np.uint8] | None = None,
-    *,
-    ip6: bool = False,
-    verify_checksum: bool = True,
-) -> npt.NDArray[np.uint8]: ...
-def parse_batch(
-    frames: _Buffer,
-    offsets: _IntArray,
-    lengths: _IntArray,
-    *,
-    ip6: bool = False,
-    verify_checksum: bool = True,
-) -> tuple[npt.NDArray[np.uint8], npt.NDArray[Any]]: ...
-def addresses(field: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint8]: ...
-def write_na_replies(
-    frames: _Buffer,
-    offsets: _IntArray,
-    lengths: _IntArray,
-    mac: _MacLike,
-    out: _Buffer,
-    out_offsets: npt.NDArray[np.int64] | None = None,
-    out_lengths: npt.NDArray[np.int64] | None = None,
-    *,
-    mask: npt.ArrayLike | None = None,
-    router: bool = False,
-    override: bool = True,
-    ip6: bool = False,
-) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64], npt.NDArray[np.int64], int]: ...
-def write_na_batch(
-    out: _Buffer,
-    targets: npt.ArrayLike,
-    src_mac: _MacLike,
-    dst_mac: npt.ArrayLike,
-    dsts: npt.ArrayLike,
-    *,
-    srcs: npt.ArrayLike | None = None,
-    flags: int | npt.ArrayLike = 0x20,
-    tlla: bool = True,
-    vlan: int | None = None,
-    out_offsets: npt.NDArray[np.int64] | None = None,
-    out_lengths: npt.NDArray[np.int64] | None = None,
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]: ...
+# Cython's module attributes: doctest table
+__test__: dict[str, str]

@@ -32,8 +32,8 @@ from v6core._core.types cimport addr128_t, V6_UNLIKELY
 from v6core._core.prefix cimport PrefixTable
 from v6core._core.addr cimport addr_from_object
 from v6core._core.ndp cimport (
-    ndp_pkt_t, ndp_parse, ndp_build_na, ndp_build_na_reply, ND_NS, NDP_OK,
-    NDP_NA_ROUTER, NDP_NA_SOLICITED, NDP_NA_OVERRIDE, ndp_is_multicast,
+    ndp_pkt_t, ndp_parse, ndp_build_na_reply, ND_NS, NDP_OK,
+    NDP_NA_ROUTER, NDP_NA_OVERRIDE, ndp_is_multicast,
     ndp_is_unspecified, NDP_REASON_COUNT
 )
 
@@ -234,11 +234,7 @@ cdef int resp_decide(Engine eng, Port port, const uint8_t *frame, Py_ssize_t fle
     cdef resp_rule_t *rule
     cdef bint unspec
     cdef const addr128_t *srcp = NULL
-    cdef const uint8_t *dst_mac
-    cdef const uint8_t *tlla
-    cdef addr128_t dst
     cdef uint64_t key
-    cdef uint8_t flags
     out_len[0] = 0
     if r != NDP_OK:
         return r
@@ -292,24 +288,11 @@ cdef int resp_decide(Engine eng, Port port, const uint8_t *frame, Py_ssize_t fle
                      now_ns):
             eng.dropped[ri] += 1
             return RESP_RATE_SOURCE
-    if rule.solicited and not rule.has_mac:
-        # the codec's RFC 4861 7.2.4 reply: S on unicast-sourced, ff02::1 with S clear for DAD
-        n = ndp_build_na_reply(out, cap, frame, &pkt, port.cmac, srcp, rule.na_flags)
-    else:
-        flags = rule.na_flags
-        if unspec:
-            dst.hi = 0xff02000000000000ULL
-            dst.lo = 1
-            dst_mac = NULL
-        else:
-            dst = pkt.src
-            if rule.solicited:
-                flags |= NDP_NA_SOLICITED
-            dst_mac = frame + pkt.sll_off if pkt.sll_off else frame + 6
-        tlla = &rule.mac[0] if rule.has_mac else &port.cmac[0]
-        n = ndp_build_na(out, cap, dst_mac, port.cmac, pkt.vlan_tci,
-                         srcp[0] if srcp != NULL else pkt.target, dst, pkt.target, flags,
-                         tlla)
+    # the codec's RFC 4861 7.2.4 reply: ff02::1 with S clear for a DAD probe, else to the
+    # solicitor with S per rule; the TLLAO advertises the rule's MAC or the interface's
+    n = ndp_build_na_reply(out, cap, frame, &pkt, port.cmac,
+                           &rule.mac[0] if rule.has_mac else &port.cmac[0], srcp,
+                           rule.na_flags, rule.solicited)
     if V6_UNLIKELY(n <= 0):
         eng.dropped[ri] += 1
         return RESP_BUILD_FAILED
