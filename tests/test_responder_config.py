@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.support import V6CORE_PATH as SRC
 from v6core.errors import ConfigError
@@ -242,3 +244,71 @@ def test_ndppd_import_of_debians_sample():
     (rule,) = itf.rules
     assert rule.prefix == "1111::/128" and rule.auto and rule.router
     assert any("'timeout 500'" in n for n in notes)
+
+
+# -- command-line overrides go through the file's validation (issue 10) ------------------
+
+
+def test_cli_override_of_a_config_file_is_validated(tmp_path):
+    p = tmp_path / "r.toml"
+    p.write_text(FULL)
+    r = _cli("--check-config", "-c", str(p), "--rate-limit", "-1")
+    assert r.returncode == 2, r.stdout
+    assert "Traceback" not in r.stderr
+    assert r.stderr.strip() == ("v6core respond: error: --rate-limit: expected an integer "
+                                "from 0 to 1000000000, got -1")
+    # a good override is used, and the file's other settings stay
+    r = _cli("--check-config", "-c", str(p), "--rate-limit", "7", "--metrics", "[::1]:9000")
+    assert r.returncode == 0, r.stderr
+    cfg = config.loads(r.stdout)
+    assert (cfg.rate_limit, cfg.metrics, cfg.rate_limit_source) == (7, "[::1]:9000", 500)
+
+
+def _run_cli(capsys, argv):
+    from v6core.cli import main
+    try:
+        code = main(["respond", *argv])
+    except SystemExit as e:            # argparse's own errors (bad int, bad choice)
+        code = e.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# each option with a strategy of values it must refuse, and the name the error must carry
+_BAD = {
+    "--rate-limit": st.one_of(st.integers(max_value=-1), st.integers(min_value=10**9 + 1),
+                              st.text(max_size=8).filter(lambda t: not t.strip().lstrip("+-")
+                                                         .isdigit())),
+    "--rate-limit-source": st.one_of(st.integers(max_value=-1),
+                                     st.integers(min_value=10**9 + 1)),
+    "--metrics": st.one_of(st.just("10.0.0.1:9431"), st.just("127.0.0.1:0"),
+                           st.just("127.0.0.1:65536"), st.just("localhost"),
+                           st.text(alphabet="abc:[]0123456789.", max_size=12)),
+    "--control": st.text(max_size=12).filter(lambda t: not t.startswith("/")),
+    "--dad": st.text(max_size=8).filter(lambda t: t not in ("ignore", "defend")),
+    "--source": st.one_of(st.just("ff02::1"), st.just("::"), st.just("192.0.2.1"),
+                          st.text(alphabet="xyz:.", min_size=1, max_size=8)),
+}
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data(), option=st.sampled_from(sorted(_BAD)), with_file=st.booleans())
+def test_bad_cli_values_exit_2_naming_the_option(capsys, tmp_path, data, option, with_file):
+    value = str(data.draw(_BAD[option]))
+    if option in ("--dad", "--source"):
+        with_file = False                    # rule options exist only without -c
+    if with_file:
+        p = tmp_path / "r.toml"
+        p.write_text(FULL)
+        argv = ["--check-config", "-c", str(p), f"{option}={value}"]
+    else:
+        argv = ["--check-config", "-i", "uplink", "-p", PFX, f"{option}={value}"]
+    code, out, err = _run_cli(capsys, argv)
+    assert code == 2, (argv, out, err)
+    assert "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("v6core respond: error:"), err
+    # the error names the option (argparse says "argument --dad"; a rule option's
+    # message names the rule key it became)
+    assert option in last or option.lstrip("-") in last, err

@@ -34,7 +34,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -222,24 +222,42 @@ def from_dict(d: dict, path: str = "<config>") -> Config:
     for n in names:
         if names.count(n) > 1:
             raise ConfigError(f"{path}: interface {n!r} appears twice; put its rules in one table")
-    user = dm.get("user")
-    if user is not None and (not isinstance(user, str) or not user):
-        raise ConfigError(f"{path}: [daemon] user: expected a user name")
-    control = dm.get("control")
-    if control is not None and (not isinstance(control, str) or not control.startswith("/")):
-        raise ConfigError(f"{path}: [daemon] control: expected an absolute socket path")
-    metrics = dm.get("metrics")
-    if metrics is not None:
-        metrics = _metrics(metrics, f"{path}: [daemon] metrics")
-    return Config(
-        interfaces=interfaces, user=user, control=control, metrics=metrics,
-        rate_limit=_int(dm.get("rate_limit", 0), f"{path}: [daemon] rate_limit", 0, 10**9),
-        rate_limit_source=_int(dm.get("rate_limit_source", 0),
-                               f"{path}: [daemon] rate_limit_source", 0, 10**9),
-        source_slots=_int(dm.get("source_slots", 4096), f"{path}: [daemon] source_slots",
-                          16, 1 << 24),
-        path=path,
-    )
+    return Config(interfaces=interfaces, path=path,
+                  **_daemon(dm, lambda key: f"{path}: [daemon] {key}"))
+
+
+def _daemon(dm: dict, where: Callable[[str], str]) -> dict[str, Any]:
+    """The [daemon] settings present in ``dm``, validated (``where(key)`` names a key in
+    messages: the file's table or the command-line option)."""
+    out: dict[str, Any] = {}
+    if dm.get("user") is not None:
+        user = dm["user"]
+        if not isinstance(user, str) or not user:
+            raise ConfigError(f"{where('user')}: expected a user name")
+        out["user"] = user
+    if dm.get("control") is not None:
+        control = dm["control"]
+        if not isinstance(control, str) or not control.startswith("/"):
+            raise ConfigError(f"{where('control')}: expected an absolute socket path, "
+                              f"got {control!r}")
+        out["control"] = control
+    if dm.get("metrics") is not None:
+        out["metrics"] = _metrics(dm["metrics"], where("metrics"))
+    for key, lo, hi in (("rate_limit", 0, 10**9), ("rate_limit_source", 0, 10**9),
+                        ("source_slots", 16, 1 << 24)):
+        if dm.get(key) is not None:
+            out[key] = _int(dm[key], where(key), lo, hi)
+    return out
+
+
+def _option(key: str) -> str:
+    return "--" + key.replace("_", "-")
+
+
+def override(cfg: Config, **daemon: Any) -> Config:
+    """``cfg`` with the command line's daemon options (those not None) in place of the
+    file's, validated like the file's keys; errors name the option (``--rate-limit``)."""
+    return replace(cfg, **_daemon(daemon, _option))
 
 
 def loads(text: str, path: str = "<config>") -> Config:
@@ -281,7 +299,7 @@ def from_args(interfaces: list[str], prefixes: list[str], *, exclude: Sequence[s
                           "unicast": unicast, "router": router, "override": override,
                           "auto": auto})
         doc["interface"].append({"name": ifn, "rule": rules})
-    doc["daemon"] = {k: v for k, v in daemon.items() if v is not None}
+    doc["daemon"] = _daemon(daemon, _option)
     return from_dict(doc, "command line")
 
 
