@@ -68,6 +68,17 @@ def test_full_config_and_defaults():
 def test_toml_round_trip():
     cfg = config.loads(FULL, "f.toml")
     assert config.loads(config.to_toml(cfg), "again") == cfg
+    assert not cfg.interfaces[0].trunk
+
+
+def test_trunk_interfaces():
+    cfg = config.loads(FULL.replace('name = "uplink"', 'name = "uplink"\ntrunk = true'))
+    assert cfg.interfaces[0].trunk
+    assert "trunk = true" in config.to_toml(cfg)
+    assert config.loads(config.to_toml(cfg)) == cfg
+    with pytest.raises(ConfigError, match=r"interface\[0\].trunk: expected true or false"):
+        config.loads(FULL.replace('name = "uplink"', 'name = "uplink"\ntrunk = "yes"'))
+    assert config.from_args(["uplink"], [PFX], trunk=True).interfaces[0].trunk
 
 
 @pytest.mark.parametrize("text, message", [
@@ -160,36 +171,61 @@ def test_ndppd_import_errors(text, message):
 # -- the kernel filter, run by the kernel on an AF_UNIX socketpair (no root needed) ------
 
 
-def _frame(nh=58, hlim=255, icmp_type=135, code=0, ethertype=0x86DD):
-    eth = bytes(12) + ethertype.to_bytes(2, "big")
+def _frame(nh=58, hlim=255, icmp_type=135, code=0, ethertype=0x86DD, vlan=None):
+    eth = bytes(12)
+    if vlan is not None:                       # an 802.1Q tag left in the frame
+        eth += b"\x81\x00" + vlan.to_bytes(2, "big")
+    eth += ethertype.to_bytes(2, "big")
     ip6 = bytes([0x60, 0, 0, 0, 0, 32, nh, hlim]) + bytes(32)
     return eth + ip6 + bytes([icmp_type, code]) + bytes(30)
 
 
-@pytest.mark.parametrize("kw, passes", [
-    ({}, True),
-    ({"hlim": 64}, False),
-    ({"nh": 0}, False),          # a hop-by-hop header in front of the NS
-    ({"icmp_type": 136}, False),
-    ({"code": 1}, False),
-    ({"ethertype": 0x0800}, False),
-    ({"ethertype": 0x8100}, False),
-])
-def test_bpf_program_in_the_kernel(kw, passes):
+def _passes(prog, frame) -> bool:
+    """Whether the kernel's BPF interpreter passes ``frame`` (sent on a socketpair, with
+    a known good frame after it to tell a drop from a delay)."""
     a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
     with a, b:
-        io_linux.attach_filter(b, io_linux.bpf_nd_program())
-        a.send(_frame(**kw))
-        a.send(b"sentinel")      # too short: the filter drops it too; so send a known good
-        a.send(_frame())
+        io_linux.attach_filter(b, prog)
+        marker = _frame()[:-1] + b"\x01"          # passes every program
+        a.send(frame)
+        a.send(b"sentinel")      # too short: every program drops it
+        a.send(marker)
         b.settimeout(1)
         got = [b.recv(256)]
-        if passes:
+        if got[0] != marker:
             got.append(b.recv(256))
-        assert got == [_frame()] * len(got)
+        assert got[-1] == marker and got[0] in (frame, marker)
         b.setblocking(False)
         with pytest.raises(BlockingIOError):
             b.recv(256)
+        return got[0] == frame
+
+
+@pytest.mark.parametrize("kw, passes, trunk_passes", [
+    ({}, True, True),
+    ({"hlim": 64}, False, False),
+    # an extension-header chain in front: the codec walks it, so the filter lets it by
+    ({"nh": 0}, True, True),                    # hop-by-hop
+    ({"nh": 43}, True, True),                   # routing
+    ({"nh": 44}, True, True),                   # fragment (the codec drops it: RFC 6980)
+    ({"nh": 60}, True, True),                   # destination options
+    ({"nh": 0, "hlim": 1}, False, False),       # MLD reports: hop-by-hop, hop limit 1
+    ({"nh": 6}, False, False),                  # TCP
+    ({"nh": 50}, False, False),                 # ESP: nothing to walk
+    ({"icmp_type": 136}, False, False),
+    ({"code": 1}, False, False),
+    ({"ethertype": 0x0800}, False, False),
+    ({"ethertype": 0x8100}, False, False),
+    # a tag left in the frame: only a trunk's filter looks behind it
+    ({"vlan": 100}, False, True),
+    ({"vlan": 100, "nh": 0}, False, True),
+    ({"vlan": 100, "hlim": 64}, False, False),
+    ({"vlan": 100, "icmp_type": 136}, False, False),
+    ({"vlan": 100, "ethertype": 0x0800}, False, False),
+])
+def test_bpf_program_in_the_kernel(kw, passes, trunk_passes):
+    assert _passes(io_linux.bpf_nd_program(), _frame(**kw)) is passes
+    assert _passes(io_linux.bpf_nd_program(trunk=True), _frame(**kw)) is trunk_passes
 
 
 def test_bpf_program_for_nas():

@@ -36,6 +36,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help="set the O flag (a proxy leaves it clear, RFC 4861 7.2.8)")
     src.add_argument("--auto", action="store_true",
                      help="answer only when the route to the target uses another interface")
+    src.add_argument("--trunk", action="store_true",
+                     help="the interfaces are 802.1Q trunks: answer tagged solicitations too, "
+                     "with the same tag")
     p.add_argument("-c", "--config", metavar="FILE", help="TOML configuration file")
     p.add_argument("--check-config", action="store_true",
                    help="validate the configuration, print it and exit")
@@ -71,7 +74,7 @@ def _load(args: argparse.Namespace):
         return config.from_args(
             args.interface, args.prefix, exclude=args.exclude, source=args.source,
             dad=args.dad, unicast=not args.multicast_only, router=args.router,
-            override=args.override, auto=args.auto, **daemon), None
+            override=args.override, auto=args.auto, trunk=args.trunk, **daemon), None
     # command-line daemon options override the file's, validated like the file's keys
     from dataclasses import replace
     over = {"control": args.control, "metrics": args.metrics, "user": args.user,

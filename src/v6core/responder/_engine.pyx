@@ -7,7 +7,8 @@ Parsing, RFC 4861 validation and NA building are the NDP codec's
 1. the frame must parse and validate as an NS (RFC 4861 section 7.1.1; any codec reason
    is the verdict);
    an 802.1Q-tagged frame (a trunk port) must be addressed to this interface's MAC or to
-   a multicast group (untagged frames the kernel's filter has already checked);
+   a group address (the kernel's filter checks untagged frames, and tagged ones on a
+   trunk socket, but the engine does not rely on its caller for VLANs);
 2. the target selects a rule by longest prefix; an exclude inside the rule wins over it;
 3. never the host's own addresses (the kernel answers for those itself);
 4. DAD probes (source ``::``) are ignored unless the rule defends, unicast NUD probes are
@@ -29,6 +30,7 @@ from libc.string cimport memcpy
 
 cimport numpy as cnp
 import numpy as np
+import operator
 
 from v6core._core.types cimport addr128_t, V6_UNLIKELY
 from v6core._core.prefix cimport PrefixTable
@@ -56,10 +58,17 @@ cdef inline uint64_t _mix(uint64_t x) noexcept nogil:
 
 
 cdef int64_t resp_arg_int(object value, str name, int64_t lo, int64_t hi) except? -1:
-    """``value`` as an integer from ``lo`` to ``hi``, or ValueError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+    """``value`` (an int or anything with ``__index__``, not a bool) as an integer from
+    ``lo`` to ``hi``, or ValueError naming ``name``."""
+    cdef object v = None
+    if not isinstance(value, bool):
+        try:
+            v = operator.index(value)
+        except TypeError:
+            pass
+    if v is None or not lo <= v <= hi:
         raise ValueError(f"{name}: expected an integer from {lo} to {hi}, got {value!r:.60}")
-    return <int64_t>value
+    return <int64_t>v
 
 
 cdef int resp_check_ready(object engine, object port) except -1:
@@ -310,9 +319,8 @@ cdef int resp_decide(Engine eng, Port port, const uint8_t *frame, Py_ssize_t fle
         return r
     if pkt.type != ND_NS:
         return RESP_NOT_NS
-    # A tagged frame reached us through a trunk, where the kernel marks every frame of a
-    # VLAN without an interface here as another host's: the destination MAC is checked
-    # here instead (ours, or multicast/broadcast).
+    # A tagged frame came through a trunk, where the frames of every VLAN pass: whoever
+    # fed it here may not have checked its destination MAC (ours, or a group address).
     if pkt.vlan_tci >= 0 and not (frame[0] & 1) and (
             frame[0] != port.cmac[0] or frame[1] != port.cmac[1] or frame[2] != port.cmac[2]
             or frame[3] != port.cmac[3] or frame[4] != port.cmac[4]

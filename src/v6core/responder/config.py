@@ -13,6 +13,8 @@ A configuration file looks like this (every key but ``name`` and ``prefix`` opti
     [[interface]]
     name = "uplink"
     # mac = "02:00:00:00:00:01"    # target link-layer address to advertise (default: the NIC's)
+    # trunk = false                # also answer 802.1Q-tagged NS (a trunk port); the NA
+                                   # carries the solicitation's tag
 
     [[interface.rule]]
     prefix = "2001:db8:f440:2:646f:636b:6572::/112"
@@ -69,6 +71,7 @@ class Interface:
     name: str
     rules: tuple[Rule, ...]
     mac: bytes | None = None
+    trunk: bool = False
 
 
 @dataclass(frozen=True)
@@ -181,7 +184,7 @@ _IFNAME = re.compile(r"[^\s/:]{1,15}")
 def _interface(t: Any, where: str) -> Interface:
     if not isinstance(t, dict):
         raise ConfigError(f"{where}: expected a table")
-    _check_keys(t, {"name", "mac", "rule"}, where)
+    _check_keys(t, {"name", "mac", "rule", "trunk"}, where)
     name = t.get("name")
     if not isinstance(name, str) or not _IFNAME.fullmatch(name):
         raise ConfigError(f"{where}.name: {name!r} is not an interface name (1-15 characters)")
@@ -195,7 +198,8 @@ def _interface(t: Any, where: str) -> Interface:
             raise ConfigError(f"{where}.rule[{i}]: rule name {r.name!r} repeats rule[{seen[r.name]}]")
         seen[r.name] = i
     mac = parse_mac(t["mac"], f"{where}.mac") if "mac" in t else None
-    return Interface(name=name, rules=rs, mac=mac)
+    trunk = _bool(t.get("trunk", False), f"{where}.trunk")
+    return Interface(name=name, rules=rs, mac=mac, trunk=trunk)
 
 
 def _metrics(v: Any, where: str) -> str:
@@ -280,7 +284,7 @@ def load(path: str) -> Config:
 def from_args(interfaces: list[str], prefixes: list[str], *, exclude: Sequence[str] = (),
               source: str = "target", dad: str = "ignore", unicast: bool = True,
               router: bool = False, override: bool = False, auto: bool = False,
-              **daemon: Any) -> Config:
+              trunk: bool = False, **daemon: Any) -> Config:
     """The simple case from CLI flags: every prefix on every interface."""
     if not interfaces:
         raise ConfigError("give an interface (-i) or a config file (-c)")
@@ -298,7 +302,7 @@ def from_args(interfaces: list[str], prefixes: list[str], *, exclude: Sequence[s
             rules.append({"prefix": p, "exclude": ex, "source": source, "dad": dad,
                           "unicast": unicast, "router": router, "override": override,
                           "auto": auto})
-        doc["interface"].append({"name": ifn, "rule": rules})
+        doc["interface"].append({"name": ifn, "rule": rules, "trunk": trunk})
     doc["daemon"] = _daemon(daemon, _option)
     return from_dict(doc, "command line")
 
@@ -332,6 +336,8 @@ def to_toml(cfg: Config, comments: dict[tuple[int, int], str] | None = None) -> 
         out += ["", "[[interface]]", f"name = {_tv(itf.name)}"]
         if itf.mac is not None:
             out.append(f"mac = {_tv(itf.mac)}")
+        if itf.trunk:
+            out.append("trunk = true")
         for j, r in enumerate(itf.rules):
             out += ["", "[[interface.rule]]"]
             if comments and (i, j) in comments:

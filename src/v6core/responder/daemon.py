@@ -181,6 +181,8 @@ class IfaceState:
         engine = Engine(rules_of(cfg))   # compile first: an error leaves the old rules
         self.folded = {k: list(v) for k, v in self.rule_totals().items()}
         self.engine = engine
+        if cfg.trunk != self.cfg.trunk:  # another kernel filter: a new socket
+            self.reopen = True
         self.cfg = cfg
         self.apply_mac()
 
@@ -332,7 +334,7 @@ class Daemon:
                 st.close()
                 st.reopen = False
                 try:
-                    st.sock = io_linux.open_ndp_socket(st.name)
+                    st.sock = io_linux.open_ndp_socket(st.name, trunk=st.cfg.trunk)
                 except OSError as e:
                     log.warning("%s: cannot open a packet socket: %s", st.name, e)
                     st.sock = None
