@@ -2,8 +2,8 @@
 
     PYTHONPATH=src python -m pytest bench/bench_respond.py --benchmark-only -s
 
-A load generator of our own (:mod:`v6core.responder._loadgen`: AF_PACKET, sendmmsg in
-batches, compiled) in the router namespace sends multicast NS for 1M distinct targets
+A load generator of our own (``bench/_loadgen.pyx``: AF_PACKET, sendmmsg in batches,
+compiled at first use by ``bench/_build.py``; bench-only, so not in the wheel) in the router namespace sends multicast NS for 1M distinct targets
 inside a /96 at fixed rates (10k, 50k, 100k, 200k per second) and flat out, for a bounded
 time each; it receives the NAs (recvmmsg, kernel timestamps) in another thread.  For
 v6core and for ndppd (a static rule for the same /96, same lab), each run reports: NS
@@ -81,8 +81,9 @@ class BenchLab:
     def __init__(self, tmp: Path):
         from respond_lab import Lab, in_netns
 
+        from bench._build import build_module
         from v6core.responder import io_linux
-        from v6core.responder._loadgen import LoadGen
+        LoadGen = build_module("_loadgen").LoadGen
         self.created: list = []
 
         def make(role):

@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.support import V6CORE_PATH as SRC
 from v6core.errors import ConfigError
@@ -66,6 +68,17 @@ def test_full_config_and_defaults():
 def test_toml_round_trip():
     cfg = config.loads(FULL, "f.toml")
     assert config.loads(config.to_toml(cfg), "again") == cfg
+    assert not cfg.interfaces[0].trunk
+
+
+def test_trunk_interfaces():
+    cfg = config.loads(FULL.replace('name = "uplink"', 'name = "uplink"\ntrunk = true'))
+    assert cfg.interfaces[0].trunk
+    assert "trunk = true" in config.to_toml(cfg)
+    assert config.loads(config.to_toml(cfg)) == cfg
+    with pytest.raises(ConfigError, match=r"interface\[0\].trunk: expected true or false"):
+        config.loads(FULL.replace('name = "uplink"', 'name = "uplink"\ntrunk = "yes"'))
+    assert config.from_args(["uplink"], [PFX], trunk=True).interfaces[0].trunk
 
 
 @pytest.mark.parametrize("text, message", [
@@ -158,36 +171,61 @@ def test_ndppd_import_errors(text, message):
 # -- the kernel filter, run by the kernel on an AF_UNIX socketpair (no root needed) ------
 
 
-def _frame(nh=58, hlim=255, icmp_type=135, code=0, ethertype=0x86DD):
-    eth = bytes(12) + ethertype.to_bytes(2, "big")
+def _frame(nh=58, hlim=255, icmp_type=135, code=0, ethertype=0x86DD, vlan=None):
+    eth = bytes(12)
+    if vlan is not None:                       # an 802.1Q tag left in the frame
+        eth += b"\x81\x00" + vlan.to_bytes(2, "big")
+    eth += ethertype.to_bytes(2, "big")
     ip6 = bytes([0x60, 0, 0, 0, 0, 32, nh, hlim]) + bytes(32)
     return eth + ip6 + bytes([icmp_type, code]) + bytes(30)
 
 
-@pytest.mark.parametrize("kw, passes", [
-    ({}, True),
-    ({"hlim": 64}, False),
-    ({"nh": 0}, False),          # a hop-by-hop header in front of the NS
-    ({"icmp_type": 136}, False),
-    ({"code": 1}, False),
-    ({"ethertype": 0x0800}, False),
-    ({"ethertype": 0x8100}, False),
-])
-def test_bpf_program_in_the_kernel(kw, passes):
+def _passes(prog, frame) -> bool:
+    """Whether the kernel's BPF interpreter passes ``frame`` (sent on a socketpair, with
+    a known good frame after it to tell a drop from a delay)."""
     a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
     with a, b:
-        io_linux.attach_filter(b, io_linux.bpf_nd_program())
-        a.send(_frame(**kw))
-        a.send(b"sentinel")      # too short: the filter drops it too; so send a known good
-        a.send(_frame())
+        io_linux.attach_filter(b, prog)
+        marker = _frame()[:-1] + b"\x01"          # passes every program
+        a.send(frame)
+        a.send(b"sentinel")      # too short: every program drops it
+        a.send(marker)
         b.settimeout(1)
         got = [b.recv(256)]
-        if passes:
+        if got[0] != marker:
             got.append(b.recv(256))
-        assert got == [_frame()] * len(got)
+        assert got[-1] == marker and got[0] in (frame, marker)
         b.setblocking(False)
         with pytest.raises(BlockingIOError):
             b.recv(256)
+        return got[0] == frame
+
+
+@pytest.mark.parametrize("kw, passes, trunk_passes", [
+    ({}, True, True),
+    ({"hlim": 64}, False, False),
+    # an extension-header chain in front: the codec walks it, so the filter lets it by
+    ({"nh": 0}, True, True),                    # hop-by-hop
+    ({"nh": 43}, True, True),                   # routing
+    ({"nh": 44}, True, True),                   # fragment (the codec drops it: RFC 6980)
+    ({"nh": 60}, True, True),                   # destination options
+    ({"nh": 0, "hlim": 1}, False, False),       # MLD reports: hop-by-hop, hop limit 1
+    ({"nh": 6}, False, False),                  # TCP
+    ({"nh": 50}, False, False),                 # ESP: nothing to walk
+    ({"icmp_type": 136}, False, False),
+    ({"code": 1}, False, False),
+    ({"ethertype": 0x0800}, False, False),
+    ({"ethertype": 0x8100}, False, False),
+    # a tag left in the frame: only a trunk's filter looks behind it
+    ({"vlan": 100}, False, True),
+    ({"vlan": 100, "nh": 0}, False, True),
+    ({"vlan": 100, "hlim": 64}, False, False),
+    ({"vlan": 100, "icmp_type": 136}, False, False),
+    ({"vlan": 100, "ethertype": 0x0800}, False, False),
+])
+def test_bpf_program_in_the_kernel(kw, passes, trunk_passes):
+    assert _passes(io_linux.bpf_nd_program(), _frame(**kw)) is passes
+    assert _passes(io_linux.bpf_nd_program(trunk=True), _frame(**kw)) is trunk_passes
 
 
 def test_bpf_program_for_nas():
@@ -242,3 +280,71 @@ def test_ndppd_import_of_debians_sample():
     (rule,) = itf.rules
     assert rule.prefix == "1111::/128" and rule.auto and rule.router
     assert any("'timeout 500'" in n for n in notes)
+
+
+# -- command-line overrides go through the file's validation (issue 10) ------------------
+
+
+def test_cli_override_of_a_config_file_is_validated(tmp_path):
+    p = tmp_path / "r.toml"
+    p.write_text(FULL)
+    r = _cli("--check-config", "-c", str(p), "--rate-limit", "-1")
+    assert r.returncode == 2, r.stdout
+    assert "Traceback" not in r.stderr
+    assert r.stderr.strip() == ("v6core respond: error: --rate-limit: expected an integer "
+                                "from 0 to 1000000000, got -1")
+    # a good override is used, and the file's other settings stay
+    r = _cli("--check-config", "-c", str(p), "--rate-limit", "7", "--metrics", "[::1]:9000")
+    assert r.returncode == 0, r.stderr
+    cfg = config.loads(r.stdout)
+    assert (cfg.rate_limit, cfg.metrics, cfg.rate_limit_source) == (7, "[::1]:9000", 500)
+
+
+def _run_cli(capsys, argv):
+    from v6core.cli import main
+    try:
+        code = main(["respond", *argv])
+    except SystemExit as e:            # argparse's own errors (bad int, bad choice)
+        code = e.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# each option with a strategy of values it must refuse, and the name the error must carry
+_BAD = {
+    "--rate-limit": st.one_of(st.integers(max_value=-1), st.integers(min_value=10**9 + 1),
+                              st.text(max_size=8).filter(lambda t: not t.strip().lstrip("+-")
+                                                         .isdigit())),
+    "--rate-limit-source": st.one_of(st.integers(max_value=-1),
+                                     st.integers(min_value=10**9 + 1)),
+    "--metrics": st.one_of(st.just("10.0.0.1:9431"), st.just("127.0.0.1:0"),
+                           st.just("127.0.0.1:65536"), st.just("localhost"),
+                           st.text(alphabet="abc:[]0123456789.", max_size=12)),
+    "--control": st.text(max_size=12).filter(lambda t: not t.startswith("/")),
+    "--dad": st.text(max_size=8).filter(lambda t: t not in ("ignore", "defend")),
+    "--source": st.one_of(st.just("ff02::1"), st.just("::"), st.just("192.0.2.1"),
+                          st.text(alphabet="xyz:.", min_size=1, max_size=8)),
+}
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data(), option=st.sampled_from(sorted(_BAD)), with_file=st.booleans())
+def test_bad_cli_values_exit_2_naming_the_option(capsys, tmp_path, data, option, with_file):
+    value = str(data.draw(_BAD[option]))
+    if option in ("--dad", "--source"):
+        with_file = False                    # rule options exist only without -c
+    if with_file:
+        p = tmp_path / "r.toml"
+        p.write_text(FULL)
+        argv = ["--check-config", "-c", str(p), f"{option}={value}"]
+    else:
+        argv = ["--check-config", "-i", "uplink", "-p", PFX, f"{option}={value}"]
+    code, out, err = _run_cli(capsys, argv)
+    assert code == 2, (argv, out, err)
+    assert "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("v6core respond: error:"), err
+    # the error names the option (argparse says "argument --dad"; a rule option's
+    # message names the rule key it became)
+    assert option in last or option.lstrip("-") in last, err

@@ -101,6 +101,23 @@ def test_vlan_tag_is_copied():
     assert p[Dot1Q].vlan == 42 and p[IPv6].src == T
 
 
+def test_tagged_frames_must_be_for_us_or_multicast():
+    # On a trunk the kernel marks every tagged frame of a VLAN without an interface here
+    # as another host's, so the engine checks the destination MAC of tagged frames itself.
+    eng, prt = engine(), port()
+    other = "02:00:5e:00:53:99"
+    v, out = decide(eng, prt, ns(dst=T, eth_dst=other, vlan=42))
+    assert v == Verdict.OTHER_HOST and out == b""
+    assert verdict_name(v) == "other_host"
+    p = answer(eng, prt, ns(dst=T, eth_dst=HOST_MAC, vlan=42))       # unicast, to us
+    assert p[Dot1Q].vlan == 42 and p.dst == RTR_MAC
+    p = answer(eng, prt, ns(eth_dst="ff:ff:ff:ff:ff:ff", vlan=7))    # broadcast
+    assert p[Dot1Q].vlan == 7
+    # untagged: the kernel's packet type already decided (unchanged behaviour)
+    answer(eng, prt, ns(dst=T, eth_dst=other))
+    assert prt.counters[Verdict.OTHER_HOST] == 1
+
+
 def test_source_modes_flags_and_mac():
     prt = port()
     v, _ = decide(engine(source="link-local"), prt, ns())

@@ -108,5 +108,5 @@ def test_serve_returns_for_the_other_descriptors(pair):
         if prt.counters[COUNTER_TX] == 0:
             assert batcher.serve([b.fileno()], [eng], [prt], [r.fileno()], 10) == (0, -1)
         assert prt.counters[COUNTER_TX] == 1 and len(_replies(a)) == 1
-        with pytest.raises(TypeError):
+        with pytest.raises(ValueError, match=r"index 0: engine: expected an Engine, got Port"):
             batcher.serve([b.fileno()], [prt], [eng], [], 0)

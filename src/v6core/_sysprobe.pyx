@@ -1,4 +1,4 @@
-# cython: language_level=3
+# cython: language_level=3, autotestdict=False
 """Kernel source-address probes in C: UDP connect() + getsockname(), no packet sent.
 
 The same system calls the C libraries make (glibc getaddrinfo, musl __lookup_name):
@@ -12,42 +12,15 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStri
 from libc.stdint cimport uint8_t, uint16_t, uint32_t
 from libc.string cimport memset, memcpy
 
-cdef extern from "<sys/socket.h>" nogil:
-    ctypedef unsigned int socklen_t
-    ctypedef unsigned short sa_family_t
-    struct sockaddr:
-        sa_family_t sa_family
-    int socket(int domain, int type, int protocol)
-    int connect(int fd, const sockaddr *addr, socklen_t len)
-    int getsockname(int fd, sockaddr *addr, socklen_t *len)
-    enum:
-        AF_UNSPEC
-        AF_INET
-        AF_INET6
-        SOCK_DGRAM
-        SOCK_CLOEXEC
+from libc.errno cimport errno, EINTR
 
-cdef extern from "<netinet/in.h>" nogil:
-    enum:
-        IPPROTO_UDP
-    struct in_addr:
-        uint32_t s_addr
-    struct sockaddr_in:
-        sa_family_t sin_family
-        uint16_t sin_port
-        in_addr sin_addr
-    struct in6_addr:
-        uint8_t s6_addr[16]
-    struct sockaddr_in6:
-        sa_family_t sin6_family
-        uint16_t sin6_port
-        uint32_t sin6_flowinfo
-        in6_addr sin6_addr
-        uint32_t sin6_scope_id
-    uint16_t htons(uint16_t)
-
-cdef extern from "<unistd.h>" nogil:
-    int close(int fd)
+from v6core._linux cimport (
+    socklen_t, sockaddr, sockaddr_in, sockaddr_in6, sockaddr_nl, nlmsghdr, ifaddrmsg, timeval,
+    socket, connect, bind, getsockname, setsockopt, send, recv, close, htons,
+    AF_UNSPEC, AF_INET, AF_INET6, AF_NETLINK, SOCK_DGRAM, SOCK_RAW, SOCK_CLOEXEC, IPPROTO_UDP,
+    SOL_SOCKET, SO_RCVTIMEO, NETLINK_ROUTE, NLM_F_REQUEST, NLM_F_DUMP, NLMSG_ERROR, NLMSG_DONE,
+    RTM_GETADDR, RTM_NEWADDR, IFA_ADDRESS, IFA_LOCAL, IFA_FLAGS,
+)
 
 
 cdef const uint8_t *_MAPPED = b"\0\0\0\0\0\0\0\0\0\0\xff\xff"
@@ -77,15 +50,17 @@ def udp_sources(list destinations, list scope_ids=None) -> list:
     cdef bytes b
     cdef char out[16]
     cdef list result = [None] * n
+    cdef object d
     if scope_ids is not None and len(scope_ids) != n:
         raise ValueError(f"{len(scope_ids)} scope ids for {n} destinations")
     memset(&unspec, 0, sizeof(unspec))
     unspec.sa_family = AF_UNSPEC
     try:
         for i in range(n):
-            b = destinations[i]
-            if PyBytes_GET_SIZE(b) != 16:
-                raise ValueError(f"destination {i}: expected 16 bytes, got {len(b)}")
+            d = destinations[i]
+            if type(d) is not bytes or PyBytes_GET_SIZE(d) != 16:
+                raise ValueError(f"destinations[{i}]: expected 16 bytes, got {d!r:.60}")
+            b = <bytes>d
             p = <const uint8_t *>PyBytes_AS_STRING(b)
             if memcmp_(p, _MAPPED, 12):
                 if fd4 < 0:
@@ -119,7 +94,7 @@ def udp_sources(list destinations, list scope_ids=None) -> list:
                 d6.sin6_port = htons(65535)
                 memcpy(&d6.sin6_addr, p, 16)
                 if scope_ids is not None:
-                    d6.sin6_scope_id = <uint32_t>scope_ids[i]
+                    d6.sin6_scope_id = _scope_id(scope_ids[i], i)
                 if connect(fd6, <sockaddr *>&d6, sizeof(d6)) != 0:
                     continue
                 sl = sizeof(s6)
@@ -135,6 +110,14 @@ def udp_sources(list destinations, list scope_ids=None) -> list:
     return result
 
 
+cdef uint32_t _scope_id(object v, Py_ssize_t i) except? 0xFFFFFFFF:
+    """An interface index (0 .. 2**32-1), or ValueError naming ``scope_ids[i]``."""
+    if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 0xFFFFFFFF:
+        raise ValueError(f"scope_ids[{i}]: expected an interface index from 0 to 2**32-1, "
+                         f"got {v!r:.60}")
+    return <uint32_t>v
+
+
 cdef inline bint memcmp_(const uint8_t *a, const uint8_t *b, int n) noexcept nogil:
     """True when the first ``n`` bytes are equal."""
     cdef int i
@@ -145,62 +128,6 @@ cdef inline bint memcmp_(const uint8_t *a, const uint8_t *b, int n) noexcept nog
 
 
 # ------------------------------------------------------------------ rtnetlink address dump
-
-cdef extern from "<sys/socket.h>" nogil:
-    ssize_t send(int fd, const void *buf, size_t n, int flags)
-    ssize_t recv(int fd, void *buf, size_t n, int flags)
-    int bind(int fd, const sockaddr *addr, socklen_t len)
-    int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
-    enum:
-        SOCK_RAW
-        SOL_SOCKET
-        SO_RCVTIMEO
-
-cdef extern from "<sys/time.h>" nogil:
-    struct timeval:
-        long tv_sec
-        long tv_usec
-
-cdef extern from "<errno.h>" nogil:
-    int errno
-    enum:
-        EINTR
-
-cdef extern from "<linux/netlink.h>" nogil:
-    enum:
-        AF_NETLINK
-        NETLINK_ROUTE
-        NLM_F_REQUEST
-        NLM_F_DUMP
-        NLMSG_ERROR
-        NLMSG_DONE
-    struct nlmsghdr:
-        uint32_t nlmsg_len
-        uint16_t nlmsg_type
-        uint16_t nlmsg_flags
-        uint32_t nlmsg_seq
-        uint32_t nlmsg_pid
-    struct sockaddr_nl:
-        sa_family_t nl_family
-        uint32_t nl_pid
-        uint32_t nl_groups
-
-cdef extern from "<linux/rtnetlink.h>" nogil:
-    enum:
-        RTM_GETADDR
-        RTM_NEWADDR
-
-cdef extern from "<linux/if_addr.h>" nogil:
-    struct ifaddrmsg:
-        uint8_t ifa_family
-        uint8_t ifa_prefixlen
-        uint8_t ifa_flags
-        uint8_t ifa_scope
-        uint32_t ifa_index
-    enum:
-        IFA_ADDRESS
-        IFA_LOCAL
-        IFA_FLAGS
 
 ctypedef struct _req_t:
     nlmsghdr nh

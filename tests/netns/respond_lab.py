@@ -280,11 +280,35 @@ def ns_frame(lab: Lab, target: str, *, src: str = RTR, dst: str | None = None,
     return p
 
 
-class RouterPort:
-    """Send frames out of the router's eth0 and collect the NAs that come back."""
+SOL_PACKET = 263
+PACKET_AUXDATA = 8
+TP_STATUS_VLAN_VALID = 0x10
+TP_STATUS_VLAN_TPID_VALID = 0x40
 
-    def __init__(self, lab: Lab, ifname: str = "eth0"):
-        self.sock = packet_socket(lab.rtr.name, ifname)
+
+def with_tag_from_auxdata(data: bytes, ancdata) -> bytes:
+    """The frame as it was on the wire: the kernel moves a received frame's 802.1Q tag
+    out of the bytes into PACKET_AUXDATA (packet(7)); put it back after the MACs."""
+    for level, kind, raw in ancdata:
+        if level == SOL_PACKET and kind == PACKET_AUXDATA and len(raw) >= 20:
+            status, _, _, _, _, tci, tpid = struct.unpack_from("=IIIHHHH", raw)
+            if status & TP_STATUS_VLAN_VALID:
+                if not status & TP_STATUS_VLAN_TPID_VALID:
+                    tpid = 0x8100
+                return data[:12] + struct.pack("!HH", tpid, tci) + data[12:]
+    return data
+
+
+class RouterPort:
+    """Send frames out of the router's eth0 and collect the NAs that come back.
+
+    ``tags``: see 802.1Q tags too.  The socket is then bound to ETH_P_ALL (the kernel
+    drops the tag of a VLAN with no interface here before it hands the frame to
+    ETH_P_IPV6 sockets) and asks for the tags with PACKET_AUXDATA."""
+
+    def __init__(self, lab: Lab, ifname: str = "eth0", *, tags: bool = False):
+        self.sock = packet_socket(lab.rtr.name, ifname, 0x0003 if tags else 0x86DD)
+        self.sock.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
 
     def close(self) -> None:
         self.sock.close()
@@ -308,12 +332,12 @@ class RouterPort:
         while (left := end - time.monotonic()) > 0:
             self.sock.settimeout(left)
             try:
-                data, addr = self.sock.recvfrom(4096)
+                data, anc, _, addr = self.sock.recvmsg(4096, 256)
             except TimeoutError:
                 break
             if addr[2] == socket.PACKET_OUTGOING:
                 continue
-            p = Ether(data)
+            p = Ether(with_tag_from_auxdata(data, anc))
             if ICMPv6ND_NA in p and (target is None or p[ICMPv6ND_NA].tgt == target):
                 found.append(p)
                 if target is not None:

@@ -372,3 +372,87 @@ def test_frames_for_other_hosts_and_other_vlans_are_not_answered(lab, rport):
     assert lab.counter("received_total", interface="uplink") == 0
     assert len(rport.ask(p, CTR)) == 1
     assert len(rport.ask(ns_frame(lab, CTR, dst=CTR), CTR)) == 1   # unicast to our MAC
+
+
+# -- solicitations the kernel's filter once kept from the engine (issue 10) ---------------
+
+
+def test_ns_behind_extension_headers_is_answered(lab, rport):
+    # The codec walks extension headers, so a hop-by-hop (or destination options) header
+    # in front of the ICMPv6 message cannot hide a solicitation; scapy builds the frames.
+    from scapy.layers.inet6 import (
+        ICMPv6ND_NA,
+        IPv6,
+        IPv6ExtHdrDestOpt,
+        IPv6ExtHdrFragment,
+        IPv6ExtHdrHopByHop,
+    )
+    lab.start("-i", "uplink", "-p", CPREFIX)
+
+    def behind(*ext):
+        p = ns_frame(lab, CTR)
+        ip = p[IPv6]
+        chain = ip.payload.copy()
+        for h in reversed(ext):
+            chain = h / chain
+        hdr = ip.copy()
+        hdr.remove_payload()
+        hdr.nh = {IPv6ExtHdrHopByHop: 0, IPv6ExtHdrDestOpt: 60, IPv6ExtHdrFragment: 44}[
+            type(ext[0])]
+        hdr.plen = None
+        frame = p.__class__(src=p.src, dst=p.dst) / hdr / chain
+        raw = bytes(frame)
+        assert raw[14 + 6] == hdr.nh and raw[14 + 40] != 135   # the NS is not at byte 54
+        return frame
+
+    for frame in (behind(IPv6ExtHdrHopByHop()), behind(IPv6ExtHdrDestOpt()),
+                  behind(IPv6ExtHdrHopByHop(), IPv6ExtHdrDestOpt())):
+        nas = rport.ask(frame, CTR)
+        assert len(nas) == 1, frame.summary()
+        assert nas[0][IPv6].src == CTR and nas[0][ICMPv6ND_NA].tgt == CTR
+    assert lab.counter("answered_total", interface="uplink") == 3
+    # a fragment header gets through the filter too, and the codec drops it (RFC 6980)
+    assert rport.ask(behind(IPv6ExtHdrFragment()), CTR, timeout=0.3) == []
+    wait_until(lambda: drops(lab, "fragment") == 1, 2, what="the fragment drop counted")
+
+
+def test_tagged_ns_answered_with_its_tag_on_a_trunk(lab):
+    # This kernel has no 8021q module: the tagged frames are injected on the veth the
+    # responder listens on.  The host's kernel moves the tag into the skb's metadata; the
+    # responder's trunk socket (ETH_P_ALL) asks for it with PACKET_AUXDATA, and its NA
+    # carries it back.
+    from scapy.layers.inet6 import ICMPv6ND_NA, ICMPv6NDOptDstLLAddr, IPv6
+    from scapy.layers.l2 import Dot1Q, Ether
+    lab.start("-i", "uplink", "-p", CPREFIX, "--trunk")
+    rport = RouterPort(lab, tags=True)
+    try:
+
+        def tagged(p, vlan, prio=0):
+            return Ether(src=p.src, dst=p.dst) / Dot1Q(vlan=vlan, prio=prio) / p.payload
+
+        nas = rport.ask(tagged(ns_frame(lab, CTR), 100, prio=5), CTR)
+        assert len(nas) == 1
+        na = nas[0]
+        assert Dot1Q in na and na[Dot1Q].vlan == 100 and na[Dot1Q].prio == 5
+        assert na[Dot1Q].type == 0x86DD
+        assert na[IPv6].src == CTR and na[ICMPv6ND_NA].tgt == CTR and na[ICMPv6ND_NA].S == 1
+        assert na[ICMPv6NDOptDstLLAddr].lladdr == lab.host_mac and na.dst == lab.rtr_mac
+        # unicast NUD to our MAC on another VLAN
+        na = rport.ask(tagged(ns_frame(lab, CTR, dst=CTR), 7), CTR)
+        assert len(na) == 1 and na[0][Dot1Q].vlan == 7
+        # a tagged probe for another host's MAC is not answered
+        other = ns_frame(lab, CTR, dst=CTR, eth_dst="02:00:5e:00:53:99")
+        assert rport.ask(tagged(other, 100), CTR, timeout=0.3) == []
+        # a tagged NS behind a hop-by-hop header, and an untagged one, still answered
+        from scapy.layers.inet6 import IPv6ExtHdrHopByHop
+        p = ns_frame(lab, CTR)
+        hbh = (Ether(src=p.src, dst=p.dst) / Dot1Q(vlan=100)
+               / IPv6(src=p[IPv6].src, dst=p[IPv6].dst, hlim=255) / IPv6ExtHdrHopByHop()
+               / p[IPv6].payload)
+        na = rport.ask(hbh, CTR)
+        assert len(na) == 1 and na[0][Dot1Q].vlan == 100
+        na = rport.ask(ns_frame(lab, CTR), CTR)
+        assert len(na) == 1 and Dot1Q not in na[0]
+        assert lab.counter("answered_total", interface="uplink") == 4
+    finally:
+        rport.close()

@@ -36,6 +36,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help="set the O flag (a proxy leaves it clear, RFC 4861 7.2.8)")
     src.add_argument("--auto", action="store_true",
                      help="answer only when the route to the target uses another interface")
+    src.add_argument("--trunk", action="store_true",
+                     help="the interfaces are 802.1Q trunks: answer tagged solicitations too, "
+                     "with the same tag")
     p.add_argument("-c", "--config", metavar="FILE", help="TOML configuration file")
     p.add_argument("--check-config", action="store_true",
                    help="validate the configuration, print it and exit")
@@ -64,26 +67,24 @@ def _load(args: argparse.Namespace):
             raise ConfigError("give either -c FILE or -i/-p flags, not both")
         cfg = config.load(args.config)
     else:
-        daemon = {"control": args.control or DEFAULT_CONTROL, "metrics": args.metrics,
+        daemon = {"control": DEFAULT_CONTROL if args.control is None else args.control,
+                  "metrics": args.metrics,
                   "user": args.user, "rate_limit": args.rate_limit,
                   "rate_limit_source": args.rate_limit_source}
         return config.from_args(
             args.interface, args.prefix, exclude=args.exclude, source=args.source,
             dad=args.dad, unicast=not args.multicast_only, router=args.router,
-            override=args.override, auto=args.auto, **daemon), None
-    # command-line daemon options override the file's
+            override=args.override, auto=args.auto, trunk=args.trunk, **daemon), None
+    # command-line daemon options override the file's, validated like the file's keys
     from dataclasses import replace
-    over = {k: v for k, v in (("control", args.control), ("metrics", args.metrics),
-                              ("user", args.user), ("rate_limit", args.rate_limit),
-                              ("rate_limit_source", args.rate_limit_source)) if v is not None}
-    if "metrics" in over:
-        config._metrics(over["metrics"], "--metrics")
-    cfg = replace(cfg, **over)
+    over = {"control": args.control, "metrics": args.metrics, "user": args.user,
+            "rate_limit": args.rate_limit, "rate_limit_source": args.rate_limit_source}
+    cfg = config.override(cfg, **over)
     if cfg.control is None:
         cfg = replace(cfg, control=DEFAULT_CONTROL)
 
     def reload():
-        return replace(config.load(args.config), **over) if over else config.load(args.config)
+        return config.override(config.load(args.config), **over)
 
     return cfg, reload
 

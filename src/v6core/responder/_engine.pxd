@@ -32,7 +32,8 @@ cdef enum:
     RESP_NO_LINKLOCAL = 74          # rule answers from link-local, the interface has none
     RESP_BUILD_FAILED = 75          # the NA builder refused (cannot happen with 128 B)
     RESP_TX_FAILED = 76             # sendmmsg did not take the NA (counted by the loop)
-    RESP_VERDICT_MAX = 77
+    RESP_OTHER_HOST = 77            # 802.1Q-tagged frame sent to another host's MAC
+    RESP_VERDICT_MAX = 78
     # I/O counters (the loop)
     RESP_C_RX = 120                 # frames received from the socket
     RESP_C_TX = 121                 # NAs the kernel accepted
@@ -73,7 +74,7 @@ cdef class Engine:
 
 cdef class Port:
     """Live state of one interface: addresses, tables, limiters and counters."""
-    cdef public int ifindex
+    cdef int _ifindex
     cdef uint8_t cmac[6]
     cdef addr128_t linklocal
     cdef bint has_linklocal
@@ -94,3 +95,9 @@ cdef class Port:
 cdef int resp_decide(Engine eng, Port port, const uint8_t *frame, Py_ssize_t flen,
                      uint8_t *out, Py_ssize_t cap, uint64_t now_ns,
                      Py_ssize_t *out_len) noexcept nogil
+
+
+# Argument checks for the Python-facing functions of the responder's compiled modules
+# (here once, so that _engine and _loop refuse hostile values alike).
+cdef int64_t resp_arg_int(object value, str name, int64_t lo, int64_t hi) except? -1
+cdef int resp_check_ready(object engine, object port) except -1

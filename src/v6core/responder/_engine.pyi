@@ -11,6 +11,8 @@ from v6core._core.prefix import PrefixTable
 
 REASON_COUNT: int
 NCOUNTERS: int
+# the C functions other compiled modules cimport (resp_decide, the argument checks)
+__pyx_capi__: dict[str, Any]
 
 @disjoint_base
 class Engine:
@@ -25,7 +27,10 @@ class Engine:
 
 @disjoint_base
 class Port:
-    ifindex: int
+    @property
+    def ifindex(self) -> int: ...
+    @ifindex.setter
+    def ifindex(self, value: int) -> None: ...
     def __init__(self, ifindex: int, mac: bytes, *, rate_limit: int = 0,
                  rate_limit_source: int = 0, source_slots: int = 4096) -> None: ...
     def set_rate_limits(self, rate_limit: int, rate_limit_source: int) -> None: ...

@@ -1,4 +1,4 @@
-# cython: language_level=3
+# cython: language_level=3, autotestdict=False
 """Sans-IO decisions of the NDP responder: one frame in, a verdict and an NA out.
 
 Parsing, RFC 4861 validation and NA building are the NDP codec's
@@ -6,6 +6,9 @@ Parsing, RFC 4861 validation and NA building are the NDP codec's
 
 1. the frame must parse and validate as an NS (RFC 4861 section 7.1.1; any codec reason
    is the verdict);
+   an 802.1Q-tagged frame (a trunk port) must be addressed to this interface's MAC or to
+   a group address (the kernel's filter checks untagged frames, and tagged ones on a
+   trunk socket, but the engine does not rely on its caller for VLANs);
 2. the target selects a rule by longest prefix; an exclude inside the rule wins over it;
 3. never the host's own addresses (the kernel answers for those itself);
 4. DAD probes (source ``::``) are ignored unless the rule defends, unicast NUD probes are
@@ -27,6 +30,7 @@ from libc.string cimport memcpy
 
 cimport numpy as cnp
 import numpy as np
+import operator
 
 from v6core._core.types cimport addr128_t, V6_UNLIKELY
 from v6core._core.prefix cimport PrefixTable
@@ -53,6 +57,47 @@ cdef inline uint64_t _mix(uint64_t x) noexcept nogil:
     return x
 
 
+cdef int64_t resp_arg_int(object value, str name, int64_t lo, int64_t hi) except? -1:
+    """``value`` (an int or anything with ``__index__``, not a bool) as an integer from
+    ``lo`` to ``hi``, or ValueError naming ``name``."""
+    cdef object v = None
+    if not isinstance(value, bool):
+        try:
+            v = operator.index(value)
+        except TypeError:
+            pass
+    if v is None or not lo <= v <= hi:
+        raise ValueError(f"{name}: expected an integer from {lo} to {hi}, got {value!r:.60}")
+    return <int64_t>v
+
+
+cdef int resp_check_ready(object engine, object port) except -1:
+    """ValueError unless ``engine`` and ``port`` are initialised Engine and Port objects."""
+    if not isinstance(engine, Engine):
+        raise ValueError(f"engine: expected an Engine, got {type(engine).__name__}")
+    if not isinstance(port, Port):
+        raise ValueError(f"port: expected a Port, got {type(port).__name__}")
+    if (<Engine>engine).rules == NULL or (<Engine>engine).table is None:
+        raise ValueError("engine: not initialised (Engine.__init__ did not complete)")
+    if (<Port>port).cnt == NULL or (<Port>port).s_tat == NULL:
+        raise ValueError("port: not initialised (Port.__init__ did not complete)")
+    return 0
+
+
+cdef bytes _mac6(object mac, str name):
+    """A 6-byte MAC from a bytes-like object, or ValueError naming ``name``."""
+    if isinstance(mac, str):
+        raise ValueError(f"{name}: expected 6 bytes, got a str ({mac!r:.40}); "
+                         "use bytes.fromhex")
+    try:
+        m = memoryview(mac)
+    except TypeError:
+        raise ValueError(f"{name}: expected 6 bytes, got {type(mac).__name__}") from None
+    if m.nbytes != 6:
+        raise ValueError(f"{name}: expected 6 bytes, got {m.nbytes}")
+    return m.tobytes()
+
+
 cdef inline bint _gcra(uint64_t *tat, uint64_t interval, uint64_t burst,
                        uint64_t now) noexcept nogil:
     """Generic cell rate algorithm: True (and charge one) if an answer is allowed now."""
@@ -65,14 +110,19 @@ cdef inline bint _gcra(uint64_t *tat, uint64_t interval, uint64_t burst,
     return True
 
 
+@cython.auto_pickle(False)
 cdef class Engine:
-    """The compiled answering rules of one interface.
+    """The compiled answering rules of one interface (immutable once built).
 
     Parameters
     ----------
     rules : sequence of :class:`v6core.responder.config.Rule`
         In order; where prefixes overlap the longest wins, and a rule's ``exclude``
         prefixes (which lie inside its prefix) win over it.
+
+    An Engine is initialised once: the compiled loop reads its rule array and prefix
+    table with the GIL released, so ``__init__`` called again raises RuntimeError
+    instead of swapping them; build a new Engine to change the rules.
     """
 
     def __cinit__(self):
@@ -80,6 +130,9 @@ cdef class Engine:
         self.n_rules = 0
 
     def __init__(self, rules):
+        if self.rules != NULL:
+            raise RuntimeError("Engine is immutable: it is initialised once; "
+                               "build a new Engine to change the rules")
         rules = list(rules)
         cdef Py_ssize_t n = len(rules), i
         if n == 0:
@@ -110,10 +163,8 @@ cdef class Engine:
                 self.rules[i].src_mode = RESP_SRC_FIXED
                 addr_from_object(r.source, &self.rules[i].src_fixed)
             if r.mac is not None:
-                if len(r.mac) != 6:
-                    raise ValueError(f"rule {i}: mac must be 6 bytes")
+                macb = _mac6(r.mac, f"rules[{i}].mac")
                 self.rules[i].has_mac = 1
-                macb = bytes(r.mac)
                 memcpy(self.rules[i].mac, <const uint8_t *>(<bytes>macb), 6)
         self.table = PrefixTable(prefixes, values)
         ans = np.zeros(n, dtype=np.uint64)
@@ -145,6 +196,7 @@ cdef class Engine:
         return None if v is None else (v >> 1, bool(v & 1))
 
 
+@cython.auto_pickle(False)
 cdef class Port:
     """The live state of one interface that the engine needs.
 
@@ -158,43 +210,60 @@ cdef class Port:
         Answers per second in total and per soliciting address (0 = unlimited); a burst of
         up to one second's worth (at least 1) is allowed.
     source_slots : int
-        Per-source limiter slots (rounded up to a power of two; 8 bytes each).
+        Per-source limiter slots, 1 .. 2**24 (rounded up to a power of two, at least 16;
+        8 bytes each).
+
+    Its counters and limiter table are allocated once: ``__init__`` called again raises
+    RuntimeError (the compiled loop may be using them with the GIL released).
     """
 
     def __cinit__(self):
         self.s_tat = NULL
+        self.cnt = NULL
 
-    def __init__(self, int ifindex, mac, *, int rate_limit=0, int rate_limit_source=0,
-                 Py_ssize_t source_slots=4096):
+    def __init__(self, ifindex, mac, *, rate_limit=0, rate_limit_source=0,
+                 source_slots=4096):
+        if self.cnt != NULL:
+            raise RuntimeError("Port is initialised once; build a new Port instead")
         self.ifindex = ifindex
+        cdef int64_t want = resp_arg_int(source_slots, "source_slots", 1, 1 << 24)
         self.set_mac(mac)
+        self.set_rate_limits(rate_limit, rate_limit_source)
         self.has_linklocal = False
         self.own = None
         self.routes = None
         cnt = np.zeros(RESP_NCOUNTERS, dtype=np.uint64)
-        self.cnt = <uint64_t *>cnp.PyArray_DATA(cnt)
-        slots = 16
-        while slots < source_slots:
+        cdef int64_t slots = 16
+        while slots < want:
             slots <<= 1
         tat = np.zeros(slots, dtype=np.uint64)
+        self._arrays = (cnt, tat)
         self.s_tat = <uint64_t *>cnp.PyArray_DATA(tat)
         self.s_mask = slots - 1
-        self._arrays = (cnt, tat)
-        self.set_rate_limits(rate_limit, rate_limit_source)
+        self.cnt = <uint64_t *>cnp.PyArray_DATA(cnt)
 
-    def set_rate_limits(self, int rate_limit, int rate_limit_source):
-        if rate_limit < 0 or rate_limit_source < 0:
-            raise ValueError("rate limits are >= 0 (0 = unlimited)")
+    @property
+    def ifindex(self):
+        """The interface's index, 0 .. 2**31-1 (auto rules compare routes' output with it)."""
+        return self._ifindex
+
+    @ifindex.setter
+    def ifindex(self, value):
+        self._ifindex = <int>resp_arg_int(value, "ifindex", 0, 0x7FFFFFFF)
+
+    def set_rate_limits(self, rate_limit, rate_limit_source):
+        """Answers per second in total and per soliciting address, 0 .. 10**9 (0 = off)."""
+        rate_limit = resp_arg_int(rate_limit, "rate_limit", 0, 1000000000)
+        rate_limit_source = resp_arg_int(rate_limit_source, "rate_limit_source", 0, 1000000000)
         self.g_interval = 1000000000 // rate_limit if rate_limit else 0
         self.g_burst = 1000000000 - self.g_interval if rate_limit else 0
         self.s_interval = 1000000000 // rate_limit_source if rate_limit_source else 0
         self.s_burst = 1000000000 - self.s_interval if rate_limit_source else 0
 
     def set_mac(self, mac):
-        mac = bytes(mac)
-        if len(mac) != 6:
-            raise ValueError(f"expected a 6-byte MAC, got {len(mac)} bytes")
-        memcpy(self.cmac, <const uint8_t *>(<bytes>mac), 6)
+        """The interface's 6-byte MAC (any bytes-like object)."""
+        cdef bytes m = _mac6(mac, "mac")
+        memcpy(self.cmac, <const uint8_t *>m, 6)
 
     @property
     def mac(self):
@@ -208,18 +277,24 @@ cdef class Port:
             addr_from_object(address, &self.linklocal)
             self.has_linklocal = True
 
-    def set_own(self, PrefixTable table):
+    def set_own(self, table):
         """The host's own addresses (a table of /128s; any match is "ours"), or None."""
-        self.own = table
+        self.own = _table_or_none(table, "table")
 
-    def set_routes(self, PrefixTable table):
+    def set_routes(self, table):
         """Route prefix -> output ifindex (for auto rules), or None (no routes known)."""
-        self.routes = table
+        self.routes = _table_or_none(table, "table")
 
     @property
     def counters(self):
         """Verdict and I/O counters (uint64 array, shape (128,), a live view)."""
         return self._arrays[0]
+
+
+cdef PrefixTable _table_or_none(object table, str name):
+    if table is not None and not isinstance(table, PrefixTable):
+        raise ValueError(f"{name}: expected a PrefixTable or None, got {type(table).__name__}")
+    return table
 
 
 @cython.boundscheck(False)
@@ -240,6 +315,13 @@ cdef int resp_decide(Engine eng, Port port, const uint8_t *frame, Py_ssize_t fle
         return r
     if pkt.type != ND_NS:
         return RESP_NOT_NS
+    # A tagged frame came through a trunk, where the frames of every VLAN pass: whoever
+    # fed it here may not have checked its destination MAC (ours, or a group address).
+    if pkt.vlan_tci >= 0 and not (frame[0] & 1) and (
+            frame[0] != port.cmac[0] or frame[1] != port.cmac[1] or frame[2] != port.cmac[2]
+            or frame[3] != port.cmac[3] or frame[4] != port.cmac[4]
+            or frame[5] != port.cmac[5]):
+        return RESP_OTHER_HOST
     v = eng.table.lookup_c(pkt.target)
     if v < 0:
         return RESP_NO_RULE
@@ -264,7 +346,7 @@ cdef int resp_decide(Engine eng, Port port, const uint8_t *frame, Py_ssize_t fle
         if v < 0:
             eng.dropped[ri] += 1
             return RESP_AUTO_NO_ROUTE
-        if v == port.ifindex:
+        if v == port._ifindex:
             eng.dropped[ri] += 1
             return RESP_AUTO_SAME_IF
     if rule.src_mode == RESP_SRC_LINKLOCAL:
@@ -301,18 +383,20 @@ cdef int resp_decide(Engine eng, Port port, const uint8_t *frame, Py_ssize_t fle
     return RESP_ANSWER
 
 
-def decide(Engine engine not None, Port port not None, const uint8_t[::1] frame,
-           uint8_t[::1] out not None, uint64_t now_ns=0):
+def decide(engine, port, frame, out, now_ns=0):
     """Decide on one Ethernet frame (sans-IO; counts into ``port``'s counters).
 
     Parameters
     ----------
+    engine : Engine
+    port : Port
+        Both initialised.
     frame : bytes-like
-        The received Ethernet frame, from its destination MAC.
+        The received Ethernet frame, from its destination MAC (C-contiguous bytes).
     out : writable bytes-like
-        Room for the reply, at least 128 bytes.
+        Room for the reply, at least 128 C-contiguous writable bytes.
     now_ns : int
-        CLOCK_MONOTONIC in nanoseconds, for the rate limiters.
+        CLOCK_MONOTONIC in nanoseconds (0 .. 2**64-1), for the rate limiters.
 
     Returns
     -------
@@ -320,13 +404,34 @@ def decide(Engine engine not None, Port port not None, const uint8_t[::1] frame,
         The verdict code (0 = answer; else a drop reason, see
         :class:`v6core.responder.engine.Verdict`) and the NA's length in ``out``
         (0 unless answered).
+
+    Raises ValueError naming the argument for anything else (never a crash).
     """
-    if out.shape[0] < RESP_OUT_CAP:
-        raise ValueError(f"out must hold at least {RESP_OUT_CAP} bytes")
+    resp_check_ready(engine, port)
+    cdef const uint8_t[::1] fv
+    cdef uint8_t[::1] ov
+    if frame is None:
+        raise ValueError("frame: expected a bytes-like object, got None")
+    if out is None:
+        raise ValueError("out: expected a writable bytes-like object, got None")
+    try:
+        fv = frame
+    except (TypeError, ValueError, BufferError) as e:
+        raise ValueError(f"frame: expected C-contiguous bytes ({e})") from None
+    try:
+        ov = out
+    except (TypeError, ValueError, BufferError) as e:
+        raise ValueError(f"out: expected C-contiguous writable bytes ({e})") from None
+    if ov.shape[0] < RESP_OUT_CAP:
+        raise ValueError(f"out: must hold at least {RESP_OUT_CAP} bytes, has {ov.shape[0]}")
+    if isinstance(now_ns, bool) or not isinstance(now_ns, int) or not 0 <= now_ns < 2**64:
+        raise ValueError(f"now_ns: expected an integer from 0 to 2**64-1, got {now_ns!r:.60}")
+    cdef uint64_t now = now_ns
+    cdef Engine eng = <Engine>engine
+    cdef Port prt = <Port>port
     cdef Py_ssize_t n = 0
-    cdef const uint8_t *fp = &frame[0] if frame.shape[0] > 0 else <const uint8_t *>b""
-    cdef int v = resp_decide(engine, port, fp, frame.shape[0], &out[0], out.shape[0],
-                             now_ns, &n)
-    port.cnt[v] += 1
-    port.cnt[RESP_C_RX] += 1
+    cdef const uint8_t *fp = &fv[0] if fv.shape[0] > 0 else <const uint8_t *>b""
+    cdef int v = resp_decide(eng, prt, fp, fv.shape[0], &ov[0], ov.shape[0], now, &n)
+    prt.cnt[v] += 1
+    prt.cnt[RESP_C_RX] += 1
     return v, n

@@ -13,6 +13,8 @@ A configuration file looks like this (every key but ``name`` and ``prefix`` opti
     [[interface]]
     name = "uplink"
     # mac = "02:00:00:00:00:01"    # target link-layer address to advertise (default: the NIC's)
+    # trunk = false                # also answer 802.1Q-tagged NS (a trunk port); the NA
+                                   # carries the solicitation's tag
 
     [[interface.rule]]
     prefix = "2001:db8:f440:2:646f:636b:6572::/112"
@@ -34,7 +36,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -69,6 +71,7 @@ class Interface:
     name: str
     rules: tuple[Rule, ...]
     mac: bytes | None = None
+    trunk: bool = False
 
 
 @dataclass(frozen=True)
@@ -181,7 +184,7 @@ _IFNAME = re.compile(r"[^\s/:]{1,15}")
 def _interface(t: Any, where: str) -> Interface:
     if not isinstance(t, dict):
         raise ConfigError(f"{where}: expected a table")
-    _check_keys(t, {"name", "mac", "rule"}, where)
+    _check_keys(t, {"name", "mac", "rule", "trunk"}, where)
     name = t.get("name")
     if not isinstance(name, str) or not _IFNAME.fullmatch(name):
         raise ConfigError(f"{where}.name: {name!r} is not an interface name (1-15 characters)")
@@ -195,7 +198,8 @@ def _interface(t: Any, where: str) -> Interface:
             raise ConfigError(f"{where}.rule[{i}]: rule name {r.name!r} repeats rule[{seen[r.name]}]")
         seen[r.name] = i
     mac = parse_mac(t["mac"], f"{where}.mac") if "mac" in t else None
-    return Interface(name=name, rules=rs, mac=mac)
+    trunk = _bool(t.get("trunk", False), f"{where}.trunk")
+    return Interface(name=name, rules=rs, mac=mac, trunk=trunk)
 
 
 def _metrics(v: Any, where: str) -> str:
@@ -222,24 +226,42 @@ def from_dict(d: dict, path: str = "<config>") -> Config:
     for n in names:
         if names.count(n) > 1:
             raise ConfigError(f"{path}: interface {n!r} appears twice; put its rules in one table")
-    user = dm.get("user")
-    if user is not None and (not isinstance(user, str) or not user):
-        raise ConfigError(f"{path}: [daemon] user: expected a user name")
-    control = dm.get("control")
-    if control is not None and (not isinstance(control, str) or not control.startswith("/")):
-        raise ConfigError(f"{path}: [daemon] control: expected an absolute socket path")
-    metrics = dm.get("metrics")
-    if metrics is not None:
-        metrics = _metrics(metrics, f"{path}: [daemon] metrics")
-    return Config(
-        interfaces=interfaces, user=user, control=control, metrics=metrics,
-        rate_limit=_int(dm.get("rate_limit", 0), f"{path}: [daemon] rate_limit", 0, 10**9),
-        rate_limit_source=_int(dm.get("rate_limit_source", 0),
-                               f"{path}: [daemon] rate_limit_source", 0, 10**9),
-        source_slots=_int(dm.get("source_slots", 4096), f"{path}: [daemon] source_slots",
-                          16, 1 << 24),
-        path=path,
-    )
+    return Config(interfaces=interfaces, path=path,
+                  **_daemon(dm, lambda key: f"{path}: [daemon] {key}"))
+
+
+def _daemon(dm: dict, where: Callable[[str], str]) -> dict[str, Any]:
+    """The [daemon] settings present in ``dm``, validated (``where(key)`` names a key in
+    messages: the file's table or the command-line option)."""
+    out: dict[str, Any] = {}
+    if dm.get("user") is not None:
+        user = dm["user"]
+        if not isinstance(user, str) or not user:
+            raise ConfigError(f"{where('user')}: expected a user name")
+        out["user"] = user
+    if dm.get("control") is not None:
+        control = dm["control"]
+        if not isinstance(control, str) or not control.startswith("/"):
+            raise ConfigError(f"{where('control')}: expected an absolute socket path, "
+                              f"got {control!r}")
+        out["control"] = control
+    if dm.get("metrics") is not None:
+        out["metrics"] = _metrics(dm["metrics"], where("metrics"))
+    for key, lo, hi in (("rate_limit", 0, 10**9), ("rate_limit_source", 0, 10**9),
+                        ("source_slots", 16, 1 << 24)):
+        if dm.get(key) is not None:
+            out[key] = _int(dm[key], where(key), lo, hi)
+    return out
+
+
+def _option(key: str) -> str:
+    return "--" + key.replace("_", "-")
+
+
+def override(cfg: Config, **daemon: Any) -> Config:
+    """``cfg`` with the command line's daemon options (those not None) in place of the
+    file's, validated like the file's keys; errors name the option (``--rate-limit``)."""
+    return replace(cfg, **_daemon(daemon, _option))
 
 
 def loads(text: str, path: str = "<config>") -> Config:
@@ -262,7 +284,7 @@ def load(path: str) -> Config:
 def from_args(interfaces: list[str], prefixes: list[str], *, exclude: Sequence[str] = (),
               source: str = "target", dad: str = "ignore", unicast: bool = True,
               router: bool = False, override: bool = False, auto: bool = False,
-              **daemon: Any) -> Config:
+              trunk: bool = False, **daemon: Any) -> Config:
     """The simple case from CLI flags: every prefix on every interface."""
     if not interfaces:
         raise ConfigError("give an interface (-i) or a config file (-c)")
@@ -280,8 +302,8 @@ def from_args(interfaces: list[str], prefixes: list[str], *, exclude: Sequence[s
             rules.append({"prefix": p, "exclude": ex, "source": source, "dad": dad,
                           "unicast": unicast, "router": router, "override": override,
                           "auto": auto})
-        doc["interface"].append({"name": ifn, "rule": rules})
-    doc["daemon"] = {k: v for k, v in daemon.items() if v is not None}
+        doc["interface"].append({"name": ifn, "rule": rules, "trunk": trunk})
+    doc["daemon"] = _daemon(daemon, _option)
     return from_dict(doc, "command line")
 
 
@@ -314,6 +336,8 @@ def to_toml(cfg: Config, comments: dict[tuple[int, int], str] | None = None) -> 
         out += ["", "[[interface]]", f"name = {_tv(itf.name)}"]
         if itf.mac is not None:
             out.append(f"mac = {_tv(itf.mac)}")
+        if itf.trunk:
+            out.append("trunk = true")
         for j, r in enumerate(itf.rules):
             out += ["", "[[interface.rule]]"]
             if comments and (i, j) in comments:

@@ -13,7 +13,8 @@ Lifecycle
    addresses and routes), the signal wake-up pipe and the stats listeners.  A readable
    packet socket is served by the compiled :class:`~._loop.Batcher` (recvmmsg, decide,
    sendmmsg).  Any rtnetlink event schedules a re-read of the kernel's state (coalesced,
-   at most every 50 ms): a deleted or downed interface loses its socket, a new or
+   at most every 50 ms; a failed re-read is retried after 0.1 s, doubling up to 5 s, and
+   the compiled loop returns for it on time however busy the packet sockets are): a deleted or downed interface loses its socket, a new or
    re-upped one gets a fresh socket, a changed MAC is used at once, the host's own
    addresses and the route table are replaced.
 5. SIGHUP re-reads the config file and swaps every interface's rules between two
@@ -27,6 +28,7 @@ import contextlib
 import ctypes
 import errno
 import logging
+import math
 import os
 import signal
 import socket
@@ -54,6 +56,9 @@ NETLINK_ROUTE = 0
 RTM_NEWROUTE = 24
 RTM_DELROUTE = 25
 CAP_NET_RAW = 13
+SYNC_COALESCE = 0.05     # s: rtnetlink events within this are covered by one re-read
+SYNC_RETRY = 0.1         # s: first retry after a failed re-read (doubling) ...
+SYNC_RETRY_MAX = 5.0     # s: ... up to this
 
 
 # --- sd_notify ---------------------------------------------------------------------------
@@ -176,6 +181,8 @@ class IfaceState:
         engine = Engine(rules_of(cfg))   # compile first: an error leaves the old rules
         self.folded = {k: list(v) for k, v in self.rule_totals().items()}
         self.engine = engine
+        if cfg.trunk != self.cfg.trunk:  # another kernel filter: a new socket
+            self.reopen = True
         self.cfg = cfg
         self.apply_mac()
 
@@ -208,7 +215,8 @@ class Daemon:
         self.stopping = False
         self._hup = False
         self._dirty = True
-        self._last_sync = 0.0
+        self._sync_due = 0.0      # monotonic time before which no re-read runs
+        self._retry = SYNC_RETRY  # the delay after the next failed re-read
         self._need_routes = any(r.auto for i in cfg.interfaces for r in i.rules)
         self.ipr: Any = None
         self.nl: socket.socket | None = None
@@ -268,7 +276,7 @@ class Daemon:
     def sync(self) -> None:
         """Re-read links, addresses and routes; attach, detach or update interfaces."""
         self._dirty = False
-        self._last_sync = time.monotonic()
+        self._sync_due = time.monotonic() + SYNC_COALESCE
         ipr = self.ipr
         links = {}
         for link in ipr.get_links():
@@ -326,7 +334,7 @@ class Daemon:
                 st.close()
                 st.reopen = False
                 try:
-                    st.sock = io_linux.open_ndp_socket(st.name)
+                    st.sock = io_linux.open_ndp_socket(st.name, trunk=st.cfg.trunk)
                 except OSError as e:
                     log.warning("%s: cannot open a packet socket: %s", st.name, e)
                     st.sock = None
@@ -472,18 +480,24 @@ class Daemon:
         while not self.stopping:
             if self._hup:
                 self.reload()
-            if self._dirty and time.monotonic() - self._last_sync >= 0.05:
+            if self._dirty and time.monotonic() >= self._sync_due:
                 try:
                     self.sync()
+                    self._retry = SYNC_RETRY
                 except Exception as e:  # a netlink hiccup must not stop the answering
-                    log.warning("re-reading the kernel state failed (%s: %s); retrying",
-                                type(e).__name__, e)
+                    log.warning("re-reading the kernel state failed (%s: %s); retrying in "
+                                "%.1f s", type(e).__name__, e, self._retry)
                     self._dirty = True
+                    self._sync_due = time.monotonic() + self._retry
+                    self._retry = min(self._retry * 2, SYNC_RETRY_MAX)
+            timeout_ms = 1000
+            if self._dirty:   # serve() returns by this deadline even under steady traffic
+                timeout_ms = max(0, math.ceil((self._sync_due - time.monotonic()) * 1000))
             active = [st for st in self.ifaces.values() if st.sock is not None]
             # packets are served inside the compiled loop; it returns only for the rest
             what, i = batcher.serve([st.sock.fileno() for st in active if st.sock],
                                     [st.engine for st in active], [st.port for st in active],
-                                    extra_fds, 50 if self._dirty else 1000)
+                                    extra_fds, min(timeout_ms, 1000))
             if what == 1:
                 kind = extra[i][1]
                 if kind == "wake":
@@ -503,4 +517,4 @@ class Daemon:
                          os.strerror(err) if err else "hang-up")
                 st.reopen = True
                 self._dirty = True
-                self._last_sync = 0.0
+                self._sync_due = 0.0

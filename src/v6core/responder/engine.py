@@ -40,6 +40,7 @@ class Verdict(enum.IntEnum):
     NO_LINKLOCAL = 74
     BUILD_FAILED = 75
     TX_FAILED = 76
+    OTHER_HOST = 77
 
 
 COUNTER_RX = 120

@@ -4,19 +4,25 @@ One socket per interface, bound to it for ``ETH_P_IPV6``.  The kernel runs a cla
 BPF program (``SO_ATTACH_FILTER``) on every frame before it is queued, so only frames
 that look like Neighbor Solicitations reach user space:
 
-* no 802.1Q tag in the skb's metadata (a tagged frame belongs to a VLAN interface;
-  configure that interface instead), and EtherType 0x86DD at byte 12;
-* IPv6 Next Header 58 (ICMPv6) at byte 20 -- a solicitation behind an extension
-  header is not passed (RFC 4861 section 7.1.1 receivers must still validate it; we
-  never answer one);
-* IPv6 Hop Limit 255 at byte 21 (RFC 4861 section 7.1.1);
-* ICMPv6 Type 135 and Code 0 at bytes 54 and 55 (RFC 4861 section 4.3).
+* the frame was addressed to this host, a multicast group or broadcast (not
+  PACKET_OTHERHOST: unicast probes for other MACs are never answered);
+* no 802.1Q tag (a tagged frame belongs to a VLAN interface; configure that interface
+  instead) -- unless the interface is a *trunk*: then tagged frames pass too, whether
+  the kernel moved the tag to the skb's metadata (the usual case; the socket then asks
+  for it with ``PACKET_AUXDATA`` and the compiled loop puts it back in the frame) or
+  left it in the frame (EtherType 0x8100, then 0x86DD).  A trunk's socket is bound to
+  ``ETH_P_ALL``: the kernel hands a tagged frame of a VLAN that has no interface here to
+  ``ETH_P_IPV6`` sockets only after it has dropped the tag and marked the frame as
+  another host's, while ``ETH_P_ALL`` sockets see it first, tag and packet type intact;
+* EtherType 0x86DD;
+* IPv6 Hop Limit 255 (RFC 4861 section 7.1.1);
+* IPv6 Next Header 58 (ICMPv6) with ICMPv6 Type 135 and Code 0 (RFC 4861 section 4.3),
+  or the start of an extension-header chain (hop-by-hop 0, routing 43, fragment 44,
+  destination options 60): the codec walks the chain, so a hop-by-hop header cannot
+  hide a solicitation, and decides (a fragment, for one, is dropped: RFC 6980).
 
 Everything else (the checksum, lengths, options, the rules) is decided in user space by
 the NDP codec and the engine, which count each drop under its reason.
-
-* the frame was addressed to this host, a multicast group or broadcast (not
-  PACKET_OTHERHOST: unicast probes for other MACs are never answered);
 
 The socket receives multicast solicitations through ``PACKET_MR_ALLMULTI`` membership
 (RFC 4861 NS go to the solicited-node group, RFC 4291 section 2.7.1), ignores frames the
@@ -57,6 +63,9 @@ PACKET_IGNORE_OUTGOING = 23
 BPF_LD_W_ABS = 0x20
 BPF_LD_H_ABS = 0x28
 BPF_LD_B_ABS = 0x30
+BPF_LD_B_IND = 0x50
+BPF_LDX_IMM = 0x01
+BPF_JA = 0x05
 BPF_JEQ_K = 0x15
 BPF_JGE_K = 0x35
 BPF_RET_K = 0x06
@@ -64,51 +73,91 @@ SKF_AD_OFF = -0x1000
 SKF_AD_VLAN_TAG_PRESENT = 48
 SKF_AD_PKTTYPE = 4
 PACKET_OTHERHOST = 3
+PACKET_AUXDATA = 8
+ETH_P_8021Q = 0x8100
+#: Next Header values that start an extension-header chain the codec walks (RFC 8200 4)
+EXT_HEADERS = (0, 43, 44, 60)
 
 ICMPV6_NS = 135
 ICMPV6_NA = 136
 
 
+def _assemble(code: list[tuple]) -> list[tuple[int, int, int, int]]:
+    """Classic BPF from ``(label, opcode, k, jt, jf)`` rows whose jump targets are labels
+    (None: the next instruction); conditional jumps only go forward, as the kernel needs."""
+    at = {row[0]: i for i, row in enumerate(code) if row[0]}
+
+    def rel(i: int, label: str | None) -> int:
+        if label is None:
+            return 0
+        off = at[label] - i - 1
+        if not 0 <= off <= 255:
+            raise ValueError(f"BPF jump to {label!r} out of range")
+        return off
+
+    prog = []
+    for i, (_, op, k, jt, jf) in enumerate(code):
+        if op == BPF_JA:
+            prog.append((op, 0, 0, rel(i, k)))
+        else:
+            prog.append((op, rel(i, jt), rel(i, jf), k))
+    return prog
+
+
 def bpf_nd_program(icmp_type: int = ICMPV6_NS, snaplen: int = 0xFFFF,
-                   check_vlan: bool = True) -> list[tuple[int, int, int, int]]:
-    """A classic BPF program passing untagged Ethernet IPv6 ND frames of ``icmp_type``.
+                   check_vlan: bool = True, *, trunk: bool = False
+                   ) -> list[tuple[int, int, int, int]]:
+    """A classic BPF program passing Ethernet IPv6 ND frames of ``icmp_type``.
 
     Offsets are from the Ethernet header (the AF_PACKET ``SOCK_RAW`` view).  In order:
-    the frame was addressed to this host, to a multicast group or broadcast (packet type
-    below PACKET_OTHERHOST: a frame for another MAC, seen by a promiscuous port or marked
-    so by the kernel because its VLAN has no interface here, is never answered); no
-    802.1Q tag in the skb's metadata (``check_vlan``); EtherType 0x86DD at 12; IPv6 Next
-    Header 58 at 20; Hop Limit 255 at 21 (RFC 4861 7.1.1/7.1.2); ICMPv6 Type
-    ``icmp_type`` at 54 and Code 0 at 55.  Returns ``(code, jt, jf, k)`` tuples; the
-    program accepts ``snaplen`` bytes or 0 (drop).
+    an 802.1Q tag in the skb's metadata drops the frame (``check_vlan``, unless
+    ``trunk``); the frame must be addressed to this host, to a multicast group or
+    broadcast (packet type below PACKET_OTHERHOST: a frame for another MAC, seen by a
+    promiscuous port, is never answered); EtherType 0x86DD at 12 (or, with ``trunk``,
+    0x8100 at 12 and 0x86DD at 16, the IPv6 header then 4 bytes later); Hop Limit 255
+    (RFC 4861 7.1.1/7.1.2); Next Header 58 with ICMPv6 Type ``icmp_type`` and Code 0, or
+    Next Header 0, 43, 44 or 60 (an extension-header chain, left to the codec).  Returns
+    ``(code, jt, jf, k)`` tuples; the program accepts ``snaplen`` bytes or 0 (drop).
     """
-    # (load opcode, offset, jump opcode, value): the frame passes a check when the jump's
-    # condition holds (JEQ: equal; JGE is used negated, see below)
-    checks: list[tuple[int, int, int, int]] = [
-        (BPF_LD_W_ABS, (SKF_AD_OFF + SKF_AD_PKTTYPE) & 0xFFFFFFFF, BPF_JGE_K, PACKET_OTHERHOST),
+    pkttype = (SKF_AD_OFF + SKF_AD_PKTTYPE) & 0xFFFFFFFF
+    tagged = (SKF_AD_OFF + SKF_AD_VLAN_TAG_PRESENT) & 0xFFFFFFFF
+    code: list[tuple] = []
+    if check_vlan and not trunk:
+        code.append(("", BPF_LD_W_ABS, tagged, None, None))
+        code.append(("", BPF_JEQ_K, 0, None, "drop"))
+    code += [
+        ("", BPF_LD_W_ABS, pkttype, None, None),
+        ("", BPF_JGE_K, PACKET_OTHERHOST, "drop", "eth"),
+        ("eth", BPF_LD_H_ABS, 12, None, None),
+        ("", BPF_JEQ_K, ETH_P_IPV6, "x0", "tag_in_frame" if trunk else "drop"),
     ]
-    if check_vlan:
-        checks.append((BPF_LD_W_ABS, (SKF_AD_OFF + SKF_AD_VLAN_TAG_PRESENT) & 0xFFFFFFFF,
-                       BPF_JEQ_K, 0))
-    checks += [
-        (BPF_LD_H_ABS, 12, BPF_JEQ_K, ETH_P_IPV6),
-        (BPF_LD_B_ABS, 20, BPF_JEQ_K, 58),
-        (BPF_LD_B_ABS, 21, BPF_JEQ_K, 255),
-        (BPF_LD_B_ABS, 54, BPF_JEQ_K, icmp_type),
-        (BPF_LD_B_ABS, 55, BPF_JEQ_K, 0),
+    if trunk:
+        code += [
+            ("tag_in_frame", BPF_JEQ_K, ETH_P_8021Q, None, "drop"),
+            ("", BPF_LD_H_ABS, 16, None, None),
+            ("", BPF_JEQ_K, ETH_P_IPV6, None, "drop"),
+            ("", BPF_LDX_IMM, 4, None, None),
+            ("", BPF_JA, "ip", None, None),
+        ]
+    code += [
+        ("x0", BPF_LDX_IMM, 0, None, None),
+        ("ip", BPF_LD_B_IND, 21, None, None),                  # Hop Limit
+        ("", BPF_JEQ_K, 255, None, "drop"),
+        ("", BPF_LD_B_IND, 20, None, None),                    # Next Header
+        ("", BPF_JEQ_K, 58, "icmp", None),
     ]
-    prog: list[tuple[int, int, int, int]] = []
-    n = len(checks)
-    for i, (ld, off, jmp, val) in enumerate(checks):
-        prog.append((ld, 0, 0, off))
-        to_drop = 2 * (n - 1 - i) + 1   # skip the remaining checks and the accept
-        if jmp == BPF_JGE_K:            # "pkttype >= OTHERHOST" fails the check
-            prog.append((jmp, to_drop, 0, val))
-        else:
-            prog.append((jmp, 0, to_drop, val))
-    prog.append((BPF_RET_K, 0, 0, snaplen))
-    prog.append((BPF_RET_K, 0, 0, 0))
-    return prog
+    for nh in EXT_HEADERS:
+        code.append(("", BPF_JEQ_K, nh, "accept", None))
+    code += [
+        ("", BPF_JA, "drop", None, None),
+        ("icmp", BPF_LD_B_IND, 54, None, None),                # ICMPv6 Type
+        ("", BPF_JEQ_K, icmp_type, None, "drop"),
+        ("", BPF_LD_B_IND, 55, None, None),                    # Code
+        ("", BPF_JEQ_K, 0, "accept", "drop"),
+        ("accept", BPF_RET_K, snaplen, None, None),
+        ("drop", BPF_RET_K, 0, None, None),
+    ]
+    return _assemble(code)
 
 
 def attach_filter(sock: socket.socket, prog: list[tuple[int, int, int, int]]) -> None:
@@ -146,17 +195,21 @@ def _drain(sock: socket.socket) -> None:
 
 def open_ndp_socket(ifname: str, *, icmp_type: int = ICMPV6_NS, allmulti: bool = True,
                     rcvbuf: int = 8 << 20, sndbuf: int = 4 << 20,
-                    ignore_outgoing: bool = True) -> socket.socket:
+                    ignore_outgoing: bool = True, trunk: bool = False) -> socket.socket:
     """Open a non-blocking AF_PACKET socket receiving ND frames of ``icmp_type`` on ``ifname``.
 
     The socket is created with protocol 0 (it receives nothing), gets its BPF filter,
     and only then is bound to the interface and ``ETH_P_IPV6``, so no unfiltered frame is
-    ever queued.  Needs ``CAP_NET_RAW``.
+    ever queued.  ``trunk``: bound to ``ETH_P_ALL`` instead (see the module docstring),
+    802.1Q-tagged frames pass too, and each frame's tag is reported beside it
+    (``PACKET_AUXDATA``) for the compiled loop to put back.  Needs ``CAP_NET_RAW``.
     """
     ifindex = if_index(ifname)
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
     try:
-        attach_filter(s, bpf_nd_program(icmp_type))
+        attach_filter(s, bpf_nd_program(icmp_type, trunk=trunk))
+        if trunk:
+            s.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
         for opt, size in ((SO_RCVBUFFORCE, rcvbuf), (SO_SNDBUFFORCE, sndbuf)):
             try:
                 s.setsockopt(socket.SOL_SOCKET, opt, size)
@@ -169,7 +222,7 @@ def open_ndp_socket(ifname: str, *, icmp_type: int = ICMPV6_NS, allmulti: bool =
                 s.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
         with contextlib.suppress(OSError):
             s.setsockopt(SOL_PACKET, PACKET_QDISC_BYPASS, 1)
-        s.bind((ifname, ETH_P_IPV6))
+        s.bind((ifname, ETH_P_ALL if trunk else ETH_P_IPV6))
         if allmulti:
             mreq = struct.pack("=iHH8s", ifindex, PACKET_MR_ALLMULTI, 0, b"")
             s.setsockopt(SOL_PACKET, PACKET_ADD_MEMBERSHIP, mreq)

@@ -30,7 +30,7 @@ from v6core._core.ndp cimport (
 cnp.import_array()
 
 
-from v6core.responder._posix cimport (
+from v6core._linux cimport (
     mmsghdr, cmsghdr, CMSG_FIRSTHDR, CMSG_NXTHDR, CMSG_DATA, recvmmsg, sendmmsg,
     MSG_DONTWAIT, SOL_SOCKET, SCM_TIMESTAMPNS, pollfd, poll, POLLIN, prctl, PR_SET_TIMERSLACK,
 )
