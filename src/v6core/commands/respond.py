@@ -51,6 +51,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rate-limit", type=int, metavar="N", help="answers/s in total (0 = off)")
     p.add_argument("--rate-limit-source", type=int, metavar="N",
                    help="answers/s per soliciting address (0 = off)")
+    p.add_argument("--xdp", nargs="?", const="auto", choices=("auto", "native", "generic"),
+                   help="also answer in the driver with an XDP program on every interface "
+                   "(default auto: native mode where supported, else generic)")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     p.set_defaults(func=run)
 
@@ -70,7 +73,7 @@ def _load(args: argparse.Namespace):
         return config.from_args(
             args.interface, args.prefix, exclude=args.exclude, source=args.source,
             dad=args.dad, unicast=not args.multicast_only, router=args.router,
-            override=args.override, auto=args.auto, **daemon), None
+            override=args.override, auto=args.auto, xdp=args.xdp, **daemon), None
     # command-line daemon options override the file's
     from dataclasses import replace
     over = {k: v for k, v in (("control", args.control), ("metrics", args.metrics),
@@ -78,12 +81,13 @@ def _load(args: argparse.Namespace):
                               ("rate_limit_source", args.rate_limit_source)) if v is not None}
     if "metrics" in over:
         config._metrics(over["metrics"], "--metrics")
-    cfg = replace(cfg, **over)
+    cfg = config.with_xdp(replace(cfg, **over), args.xdp)
     if cfg.control is None:
         cfg = replace(cfg, control=DEFAULT_CONTROL)
 
     def reload():
-        return replace(config.load(args.config), **over) if over else config.load(args.config)
+        new = replace(config.load(args.config), **over) if over else config.load(args.config)
+        return config.with_xdp(new, args.xdp)
 
     return cfg, reload
 
