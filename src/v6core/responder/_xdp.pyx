@@ -17,7 +17,7 @@ from posix.unistd cimport close
 from v6core._core.types cimport addr128_t, addr_store
 from v6core._core.addr cimport addr_from_object
 from v6core.responder._engine cimport (
-    Engine, resp_rule_t, RESP_SRC_TARGET, RESP_SRC_LINKLOCAL, RESP_SRC_FIXED
+    Engine, resp_rule_t, RESP_SRC_LINKLOCAL, RESP_SRC_FIXED
 )
 
 NCOUNTERS = XDP_C_MAX
@@ -210,7 +210,7 @@ cdef class XdpProgram:
         """The host's own addresses (16-byte packed each): never answered here."""
         self._check()
         cdef uint8_t one = 1
-        new = set(bytes(a) for a in addresses)
+        new = {bytes(a) for a in addresses}
         for a in new:
             if len(a) != 16:
                 raise ValueError(f"own address {a!r}: expected 16 bytes")
