@@ -1,6 +1,7 @@
 """Extension modules and Cython directives; all metadata lives in pyproject.toml."""
 
 import os
+import sys
 from glob import glob
 
 import numpy
@@ -14,6 +15,20 @@ if os.environ.get("V6CORE_DEBUG"):
     CFLAGS = ["-O0", "-g"]
     MACROS.append(("V6CORE_DEBUG", "1"))
 
+# The responder's optional XDP fast path (see src/v6core/responder/bpf/README.md): the
+# BPF object is compiled here when clang is present and shipped as package data; the
+# libbpf-linked loader (_xdp.pyx) is built only where libbpf's headers are.  Without
+# either the build still succeeds and `v6core respond --xdp` says what is missing.
+XDP = "src/v6core/responder/_xdp.pyx"
+HAVE_LIBBPF = not os.environ.get("V6CORE_NO_XDP") and any(
+    os.path.exists(os.path.join(d, "bpf", "libbpf.h"))
+    for d in ["/usr/include", "/usr/local/include",
+              *filter(None, os.environ.get("CPATH", "").split(":"))])
+if not os.environ.get("V6CORE_NO_XDP"):
+    sys.path.insert(0, "src/v6core/responder/bpf")
+    from build_bpf import build_bpf  # noqa: E402  (a file beside the C source, not a package)
+    build_bpf()
+
 # One extension per .pyx under src/v6core (the compiled core in _core/, the responder's
 # packet loop beside its Python layer); the module name follows the path.
 extensions = [
@@ -23,8 +38,10 @@ extensions = [
         include_dirs=[numpy.get_include(), "src/v6core/_core"],
         extra_compile_args=CFLAGS,
         define_macros=MACROS,
+        libraries=["bpf"] if path == XDP else [],
     )
     for path in sorted(glob("src/v6core/**/*.pyx", recursive=True))
+    if path != XDP or HAVE_LIBBPF
 ]
 
 setup(

@@ -18,6 +18,7 @@ __all__ = [
     "ConfigError",
     "Scope",
     "DropReason",
+    "XdpError",
 ]
 
 
@@ -63,6 +64,11 @@ class PolicyError(V6CoreError, ValueError):
 
 class ConfigError(V6CoreError, ValueError):
     """A bad configuration file or command-line value."""
+
+
+class XdpError(V6CoreError, RuntimeError):
+    """The responder's XDP fast path cannot run: not built (no clang or libbpf at build
+    time), no BPF privilege, or the interface holds another XDP program."""
 
 
 class Scope(enum.IntEnum):

@@ -54,6 +54,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rate-limit", type=int, metavar="N", help="answers/s in total (0 = off)")
     p.add_argument("--rate-limit-source", type=int, metavar="N",
                    help="answers/s per soliciting address (0 = off)")
+    p.add_argument("--xdp", nargs="?", const="auto", choices=("auto", "native", "generic"),
+                   help="also answer in the driver with an XDP program on every interface "
+                   "(default auto: native mode where supported, else generic)")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     p.set_defaults(func=run)
 
@@ -74,17 +77,18 @@ def _load(args: argparse.Namespace):
         return config.from_args(
             args.interface, args.prefix, exclude=args.exclude, source=args.source,
             dad=args.dad, unicast=not args.multicast_only, router=args.router,
-            override=args.override, auto=args.auto, trunk=args.trunk, **daemon), None
+            override=args.override, auto=args.auto, trunk=args.trunk, xdp=args.xdp,
+            **daemon), None
     # command-line daemon options override the file's, validated like the file's keys
     from dataclasses import replace
     over = {"control": args.control, "metrics": args.metrics, "user": args.user,
             "rate_limit": args.rate_limit, "rate_limit_source": args.rate_limit_source}
-    cfg = config.override(cfg, **over)
+    cfg = config.with_xdp(config.override(cfg, **over), args.xdp)
     if cfg.control is None:
         cfg = replace(cfg, control=DEFAULT_CONTROL)
 
     def reload():
-        return config.override(config.load(args.config), **over)
+        return config.with_xdp(config.override(config.load(args.config), **over), args.xdp)
 
     return cfg, reload
 

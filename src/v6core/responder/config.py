@@ -15,6 +15,8 @@ A configuration file looks like this (every key but ``name`` and ``prefix`` opti
     # mac = "02:00:00:00:00:01"    # target link-layer address to advertise (default: the NIC's)
     # trunk = false                # also answer 802.1Q-tagged NS (a trunk port); the NA
                                    # carries the solicitation's tag
+    # xdp = true                   # answer in the driver too (XDP): true = "auto" (native
+    #                              # mode where supported, else generic), "native", "generic"
 
     [[interface.rule]]
     prefix = "2001:db8:f440:2:646f:636b:6572::/112"
@@ -43,7 +45,7 @@ from typing import Any
 from v6core.errors import ConfigError
 
 __all__ = ["Rule", "Interface", "Config", "load", "loads", "from_args", "import_ndppd",
-           "to_toml", "parse_mac"]
+           "to_toml", "parse_mac", "parse_xdp", "with_xdp", "XDP_MODES"]
 
 SOURCES = ("target", "link-local")
 DAD_MODES = ("ignore", "defend")
@@ -72,6 +74,7 @@ class Interface:
     rules: tuple[Rule, ...]
     mac: bytes | None = None
     trunk: bool = False
+    xdp: str | None = None          # None (off), "auto", "native" or "generic"
 
 
 @dataclass(frozen=True)
@@ -184,7 +187,7 @@ _IFNAME = re.compile(r"[^\s/:]{1,15}")
 def _interface(t: Any, where: str) -> Interface:
     if not isinstance(t, dict):
         raise ConfigError(f"{where}: expected a table")
-    _check_keys(t, {"name", "mac", "rule", "trunk"}, where)
+    _check_keys(t, {"name", "mac", "rule", "trunk", "xdp"}, where)
     name = t.get("name")
     if not isinstance(name, str) or not _IFNAME.fullmatch(name):
         raise ConfigError(f"{where}.name: {name!r} is not an interface name (1-15 characters)")
@@ -199,7 +202,23 @@ def _interface(t: Any, where: str) -> Interface:
         seen[r.name] = i
     mac = parse_mac(t["mac"], f"{where}.mac") if "mac" in t else None
     trunk = _bool(t.get("trunk", False), f"{where}.trunk")
-    return Interface(name=name, rules=rs, mac=mac, trunk=trunk)
+    return Interface(name=name, rules=rs, mac=mac, trunk=trunk,
+                     xdp=parse_xdp(t.get("xdp", False), f"{where}.xdp"))
+
+
+
+XDP_MODES = ("auto", "native", "generic")
+
+
+def parse_xdp(v: Any, where: str) -> str | None:
+    """``xdp``: false (off), true (= "auto"), "auto", "native" or "generic"."""
+    if v is False:
+        return None
+    if v is True:
+        return "auto"
+    if isinstance(v, str) and v in XDP_MODES:
+        return v
+    raise ConfigError(f"{where}: {v!r}: expected true, false or one of {', '.join(XDP_MODES)}")
 
 
 def _metrics(v: Any, where: str) -> str:
@@ -284,7 +303,7 @@ def load(path: str) -> Config:
 def from_args(interfaces: list[str], prefixes: list[str], *, exclude: Sequence[str] = (),
               source: str = "target", dad: str = "ignore", unicast: bool = True,
               router: bool = False, override: bool = False, auto: bool = False,
-              trunk: bool = False, **daemon: Any) -> Config:
+              trunk: bool = False, xdp: str | None = None, **daemon: Any) -> Config:
     """The simple case from CLI flags: every prefix on every interface."""
     if not interfaces:
         raise ConfigError("give an interface (-i) or a config file (-c)")
@@ -302,9 +321,18 @@ def from_args(interfaces: list[str], prefixes: list[str], *, exclude: Sequence[s
             rules.append({"prefix": p, "exclude": ex, "source": source, "dad": dad,
                           "unicast": unicast, "router": router, "override": override,
                           "auto": auto})
-        doc["interface"].append({"name": ifn, "rule": rules, "trunk": trunk})
+        doc["interface"].append({"name": ifn, "rule": rules, "trunk": trunk,
+                                 "xdp": xdp or False})
     doc["daemon"] = _daemon(daemon, _option)
     return from_dict(doc, "command line")
+
+
+def with_xdp(cfg: Config, mode: str | None) -> Config:
+    """``cfg`` with XDP ``mode`` on every interface (``--xdp``); unchanged for None."""
+    if mode is None:
+        return cfg
+    mode = parse_xdp(mode, "--xdp")
+    return replace(cfg, interfaces=tuple(replace(i, xdp=mode) for i in cfg.interfaces))
 
 
 # --- TOML output (for the importer and --check-config) -------------------------------
@@ -338,6 +366,8 @@ def to_toml(cfg: Config, comments: dict[tuple[int, int], str] | None = None) -> 
             out.append(f"mac = {_tv(itf.mac)}")
         if itf.trunk:
             out.append("trunk = true")
+        if itf.xdp is not None:
+            out.append(f"xdp = {_tv(itf.xdp)}")
         for j, r in enumerate(itf.rules):
             out += ["", "[[interface.rule]]"]
             if comments and (i, j) in comments:

@@ -39,12 +39,13 @@ from dataclasses import replace
 from typing import Any
 
 from v6core._core.prefix import PrefixTable
-from v6core.errors import ConfigError
+from v6core.errors import ConfigError, XdpError
 from v6core.responder import io_linux
 from v6core.responder._loop import Batcher
 from v6core.responder.config import Config, Interface
 from v6core.responder.engine import Engine, Port
 from v6core.responder.stats import render
+from v6core.responder.xdp import XdpPort
 
 log = logging.getLogger("v6core.respond")
 
@@ -163,6 +164,7 @@ class IfaceState:
         self.folded: dict[str, list[int]] = {}   # rule totals of replaced engines
         self.reopen = False                       # the socket reported an error
         self.kernel_drops = 0                     # frames the socket queue had no room for
+        self.xdp = XdpPort(cfg.name, cfg.xdp) if cfg.xdp else None   # the XDP fast path
 
     @property
     def up(self) -> bool:
@@ -183,6 +185,12 @@ class IfaceState:
         self.engine = engine
         if cfg.trunk != self.cfg.trunk:  # another kernel filter: a new socket
             self.reopen = True
+        if cfg.xdp != self.cfg.xdp:       # mode changed: the next sync attaches afresh
+            if self.xdp is not None:
+                self.xdp.close()
+            self.xdp = XdpPort(cfg.name, cfg.xdp) if cfg.xdp else None
+        elif self.xdp is not None:
+            self.xdp.update_rules(engine, rules_of(cfg))
         self.cfg = cfg
         self.apply_mac()
 
@@ -196,10 +204,29 @@ class IfaceState:
                 self.kernel_drops += io_linux.packet_drops(self.sock)
 
     def close(self) -> None:
+        if self.xdp is not None:
+            self.xdp.close()
         if self.sock is not None:
             self.read_kernel_stats()
             self.sock.close()
             self.sock = None
+
+    def sync_xdp(self, own: list[str], linklocal: str | None, rate_limited: bool) -> None:
+        """Attach the XDP program once the socket is open (the AF_PACKET path takes what
+        it passes), or refresh its host state; a failure raises :class:`XdpError`."""
+        if self.xdp is None or self.sock is None:
+            return
+        if not self.xdp.attached:
+            if rate_limited:   # limits live in the engine: the program hands every NS to it
+                log.warning("%s: rate limits are set, so the XDP program passes every "
+                            "solicitation to the AF_PACKET path", self.name)
+            self.xdp.close()
+            self.xdp.load(self.engine, rules_of(self.cfg), mac=self.mac, linklocal=linklocal,
+                          own=own, enabled=not rate_limited)
+            self.xdp.attach(self.ifindex)
+        else:
+            self.xdp.update_state(mac=self.mac, linklocal=linklocal, own=own,
+                                  enabled=not rate_limited)
 
 
 class Daemon:
@@ -223,6 +250,7 @@ class Daemon:
         self.control: socket.socket | None = None
         self.metrics: socket.socket | None = None
         self._wake_r, self._wake_w = socket.socketpair()
+        self._xdp_fatal = True          # at start an XDP failure stops the daemon
 
     # -- setup ----------------------------------------------------------------------------
 
@@ -342,6 +370,14 @@ class Daemon:
                 st.ifindex = ifindex
                 st.port.ifindex = ifindex
                 log.info("%s: attached (ifindex %d, MAC %s)", st.name, ifindex, mac_text)
+            try:
+                st.sync_xdp(own, lladdr.get(ifindex),
+                            bool(self.cfg.rate_limit or self.cfg.rate_limit_source))
+            except XdpError as e:
+                if self._xdp_fatal:
+                    raise
+                log.error("%s: XDP fast path unavailable, answering through AF_PACKET "
+                          "only: %s", st.name, e)
 
     def reload(self) -> None:
         self._hup = False
@@ -440,9 +476,20 @@ class Daemon:
                 off += (length + 3) & ~3
 
     def run(self, user: str | None = None) -> int:
+        if any(st.xdp is not None for st in self.ifaces.values()):
+            from v6core.responder.xdp import unavailable
+            why = unavailable()
+            if why:
+                raise XdpError(why)
         self._signals()
         self._open_netlink()
-        self.sync()
+        try:
+            self.sync()
+        except XdpError:
+            for st in self.ifaces.values():
+                st.close()
+            raise
+        self._xdp_fatal = False
         self._open_listeners()
         sd_notify_open()
         if user:

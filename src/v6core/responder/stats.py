@@ -8,7 +8,13 @@ on a localhost port.  Metrics (all counters are totals since the daemon started)
 * ``v6core_respond_dropped_total{interface,reason}``: one series per reason seen;
 * ``v6core_respond_rule_answered_total{interface,rule}`` and ``..._rule_dropped_total``;
 * ``v6core_respond_interface_up{interface}``: 1 while a socket is attached;
-* ``v6core_respond_reloads_total``, ``v6core_respond_batches_total{interface}``.
+* ``v6core_respond_reloads_total``, ``v6core_respond_batches_total{interface}``;
+* with the XDP fast path (``xdp``): ``v6core_respond_xdp_answered_total{interface}``
+  (NAs sent from the driver; not in ``answered_total``, which counts the AF_PACKET
+  path), ``v6core_respond_xdp_passed_total{interface,reason}`` (frames handed on, per
+  :class:`~v6core.responder.xdp.XdpReason`), and the gauge
+  ``v6core_respond_xdp_attached{interface,mode}``.  The program's per-CPU counters are
+  summed.
 """
 
 from __future__ import annotations
@@ -84,6 +90,21 @@ def render(ifaces: Iterable, reloads: int) -> str:
     _family(lines, "v6core_respond_interface_up", "gauge",
             "1 while a packet socket is attached.",
             (({"interface": it.name}, 1 if it.up else 0) for it in rows))
+    xdp = [(it, it.xdp.counters(), it.xdp.used_mode) for it in rows
+           if getattr(it, "xdp", None) is not None]
+    if xdp:
+        from v6core.responder.xdp import XdpReason
+        _family(lines, "v6core_respond_xdp_answered_total", "counter",
+                "Neighbor Advertisements sent by the XDP program (XDP_TX).",
+                (({"interface": it.name}, c[XdpReason.ANSWERED]) for it, c, _ in xdp))
+        _family(lines, "v6core_respond_xdp_passed_total", "counter",
+                "Frames the XDP program passed on to the kernel, by reason.",
+                (({"interface": it.name, "reason": r.name.lower()}, c[r])
+                 for it, c, _ in xdp for r in XdpReason if r and c[r]))
+        _family(lines, "v6core_respond_xdp_attached", "gauge",
+                "1 while the XDP program is attached, by mode.",
+                (({"interface": it.name, "mode": m or "none"}, 1 if m else 0)
+                 for it, _, m in xdp))
     _family(lines, "v6core_respond_reloads_total", "counter",
             "Successful SIGHUP rule reloads.", [({}, reloads)])
     return "\n".join(lines) + "\n"
