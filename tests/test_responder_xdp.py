@@ -47,7 +47,7 @@ PUNTS = {XdpReason.EXT_HDR, XdpReason.DAD, XdpReason.STATEFUL, XdpReason.TOO_LON
          XdpReason.DISABLED, XdpReason.ADJUST}
 SAME = {XdpReason.NO_RULE: Verdict.NO_RULE, XdpReason.EXCLUDED: Verdict.EXCLUDED,
         XdpReason.OWN: Verdict.OWN_ADDRESS, XdpReason.UNICAST: Verdict.UNICAST_IGNORED,
-        XdpReason.NO_LINKLOCAL: Verdict.NO_LINKLOCAL}
+        XdpReason.NO_LINKLOCAL: Verdict.NO_LINKLOCAL, XdpReason.OTHER_HOST: Verdict.OTHER_HOST}
 
 
 def hexfile(path: Path) -> bytes:

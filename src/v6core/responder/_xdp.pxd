@@ -111,7 +111,7 @@ ctypedef struct xdp_lpm_key_t:
     uint8_t addr[16]
 
 cdef enum:
-    XDP_C_MAX = 14              # counters in v6_count (XDP_C_* in xdp_ndp.c)
+    XDP_C_MAX = 15              # counters in v6_count (XDP_C_* in xdp_ndp.c)
     XDP_MAX_RULES = 4096
 
 

@@ -17,6 +17,7 @@ other program on the interface is left alone and reported.  Mode ``auto`` tries 
 from __future__ import annotations
 
 import enum
+import importlib
 import ipaddress
 import logging
 import os
@@ -52,11 +53,12 @@ class XdpReason(enum.IntEnum):
     DISABLED = 11
     TOO_LONG = 12
     ADJUST = 13
+    OTHER_HOST = 14
 
 
 def _module() -> Any:
-    try:
-        from v6core.responder import _xdp
+    try:  # import_module consults sys.modules, whatever the package object holds
+        _xdp = importlib.import_module("v6core.responder._xdp")
     except ImportError as e:
         raise XdpError("this v6core was built without libbpf, so --xdp is unavailable "
                        f"({e}); install libbpf-dev (Debian) and reinstall v6core") from None

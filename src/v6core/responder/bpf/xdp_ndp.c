@@ -55,7 +55,8 @@ enum {
 	XDP_C_DISABLED = 11,     /* the maps are being rewritten, or rate limits are on */
 	XDP_C_TOO_LONG = 12,     /* ICMP longer than XDP_MAX_ICMP or more than XDP_MAX_OPTS */
 	XDP_C_ADJUST = 13,       /* bpf_xdp_adjust_tail refused (no tailroom) */
-	XDP_C_MAX = 14,
+	XDP_C_OTHER_HOST = 14,   /* tagged, to another machine's unicast MAC (a trunk) */
+	XDP_C_MAX = 15,
 };
 
 struct xdp_cfg {
@@ -156,6 +157,16 @@ static __always_inline void copy6(__u8 *d, const __u8 *s)
 #pragma unroll
 	for (int i = 0; i < 6; i++)
 		d[i] = s[i];
+}
+
+static __always_inline int same6(const __u8 *a, const __u8 *b)
+{
+	__u8 o = 0;
+
+#pragma unroll
+	for (int i = 0; i < 6; i++)
+		o |= a[i] ^ b[i];
+	return o == 0;
 }
 
 static __always_inline int is_zero16(const __u8 *a)
@@ -260,6 +271,10 @@ static __always_inline int ns_answer(struct xdp_md *ctx, const int l2)
 	cfg = bpf_map_lookup_elem(&v6_cfg, &zero);
 	if (!cfg || !cfg->enabled)
 		return count(XDP_C_DISABLED, XDP_PASS);
+	/* the engine's rule: a trunk passes every VLAN's frames, so a tagged one must be
+	 * addressed to this interface's MAC or to a group address */
+	if (l2 == 18 && !(((__u8 *)data)[0] & 1) && !same6(data, cfg->mac))
+		return count(XDP_C_OTHER_HOST, XDP_PASS);
 	key.prefixlen = 128;
 	copy16(key.addr, icmp + 8);
 	{
