@@ -123,6 +123,47 @@ def test_ipv4_prefix_is_mapped(i, plen):
     assert p == ipaddress.IPv6Address(0xFFFF00000000 | int(net4.network_address)).packed
 
 
+def _mapped_net(net4: ipaddress.IPv4Network) -> tuple[bytes, int]:
+    """ipaddress's IPv4 network as v6core stores it: IPv4-mapped, length + 96."""
+    return (ipaddress.IPv6Address(0xFFFF00000000 | int(net4.network_address)).packed,
+            net4.prefixlen + 96)
+
+
+@given(st.integers(min_value=0, max_value=(1 << 32) - 1), st.integers(min_value=0, max_value=32))
+@example(0x0A000000, 8)
+def test_ipv4_prefix_pairs_take_the_family_from_the_address(i, plen):
+    # (IPv4Address, len), (4 packed bytes, len) and (dotted text, len) all count IPv4 bits
+    net4 = ipaddress.IPv4Network((i, plen), strict=False)
+    want = _mapped_net(net4)
+    a4 = ipaddress.IPv4Address(i)
+    for form in (a4, a4.packed, bytearray(a4.packed), memoryview(a4.packed), str(a4)):
+        assert addr.parse_prefix((form, plen)) == want, form
+    assert addr.parse_prefix(net4) == want
+
+
+def test_ipv4_prefix_pair_regression():
+    # these returned ::/8 (the length taken as IPv6 bits)
+    want = _mapped_net(ipaddress.IPv4Network("10.0.0.0/8"))
+    assert addr.parse_prefix((ipaddress.IPv4Address("10.0.0.0"), 8)) == want
+    assert addr.parse_prefix((b"\n\0\0\0", 8)) == want
+
+
+@pytest.mark.parametrize("pair", [(ipaddress.IPv4Address("10.0.0.0"), 33), (b"\n\0\0\0", 40),
+                                  ("10.0.0.0", 104), (ipaddress.IPv6Address("::1"), 129)])
+def test_prefix_pair_length_is_checked_against_its_family(pair):
+    with pytest.raises(AddressError, match="length"):
+        addr.parse_prefix(pair)
+
+
+@given(shaped, st.integers(min_value=0, max_value=128))
+def test_ipv6_prefix_pairs(i, plen):
+    net = ipaddress.IPv6Network((i, plen), strict=False)
+    want = (net.network_address.packed, plen)
+    assert addr.parse_prefix((v6(i), plen)) == want
+    assert addr.parse_prefix((v6(i).packed, plen)) == want
+    assert addr.parse_prefix((str(v6(i)), plen)) == want
+
+
 @pytest.mark.parametrize("bad", ["2001:db8::/129", "10.0.0.0/33", "2001:db8::/", "2001:db8::/x",
                                  "2001:db8::/-1", "/32", "2001:db8::/ 32", "zz/8"])
 def test_bad_prefix_names_the_input(bad):

@@ -266,9 +266,9 @@ def parse_prefix(prefix, *, bint strict=False) -> tuple:
         return parse_prefix(str(prefix), strict=strict)
     if isinstance(prefix, tuple) and len(prefix) == 2:
         addr_from_object(prefix[0], &a)
-        plen = _check_len(prefix[1], 32 if isinstance(prefix[0], str) and ":" not in prefix[0]
-                          else 128, prefix)
-        if addr_is_v4mapped(a) and isinstance(prefix[0], str) and ":" not in prefix[0]:
+        maxlen = 32 if _is_ipv4_form(prefix[0]) else 128
+        plen = _check_len(prefix[1], maxlen, prefix)
+        if maxlen == 32:
             plen += 96
         return _finish_prefix(a, plen, strict, prefix)
     if not isinstance(prefix, str):
@@ -291,6 +291,21 @@ def parse_prefix(prefix, *, bint strict=False) -> tuple:
     if maxlen == 32:
         plen += 96
     return _finish_prefix(a, plen, strict, prefix)
+
+
+cdef bint _is_ipv4_form(object o):
+    """True when ``o`` (already accepted by ``addr_from_object``) is written as IPv4:
+    dotted text, an ``IPv4Address`` or 4 packed bytes.  Its prefix length then counts
+    IPv4 bits (0..32), stored +96 for the IPv4-mapped form."""
+    if isinstance(o, str):
+        return ":" not in o
+    if isinstance(o, _IPv4Address):
+        return True
+    if isinstance(o, (bytes, bytearray)):
+        return len(o) == 4
+    if isinstance(o, memoryview):
+        return o.nbytes == 4
+    return False
 
 
 cdef int _check_len(object value, int maxlen, object prefix) except -1:
