@@ -20,7 +20,7 @@ import ipaddress
 import os
 import socket
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from v6core.errors import AddressError, PolicyError
@@ -90,6 +90,9 @@ GLIBC_SCOPEV4: tuple[tuple[str, int, int], ...] = (
 )
 
 _INT_MAX = 0x7FFFFFFF
+# RFC 6724 section 3.1 scopes are the 4-bit multicast scope field; the bulk key holds
+# 15 - Scope(D) in 4 bits, so a larger IPv4 scope would order rule 8 wrongly there.
+_SCOPE_MAX = 15
 _ULONG_MAX = (1 << 64) - 1
 _C_SPACE = " \t\n\v\f\r"
 
@@ -233,10 +236,14 @@ class PolicyTable:
         Text containing a newline, or not naming an existing file, is taken as the
         content.  With ``strict``, the first line glibc would ignore raises PolicyError
         (naming file:line); otherwise such lines are skipped as glibc does and listed in
-        ``table.diagnostics``.
+        ``table.diagnostics``.  A ``scopev4`` scope above 15, which glibc would use but
+        RFC 6724 scopes (4 bits) and v6core's keys cannot hold, always raises PolicyError
+        naming file:line.
         """
         text, where = _read_text(text_or_path, path)
         conf = parse_gai_conf(text, path=where)
+        for d in conf.unsupported:
+            raise PolicyError(d.message, d.path, d.lineno)
         if strict:
             for d in conf.diagnostics:
                 if d.severity == "error":
@@ -336,6 +343,10 @@ def _scopev4_rows(rows: Iterable[tuple[str, int, int]] | None) -> tuple | None:
         packed = _pton4(net)
         if packed is None or not 0 <= plen <= 32:
             raise PolicyError(f"bad scopev4 row {(net, plen, scope)!r}")
+        if not isinstance(scope, int) or isinstance(scope, bool) \
+                or not 0 <= scope <= _SCOPE_MAX:
+            raise PolicyError(f"scopev4 row {(net, plen, scope)!r}: scope {scope!r} is not "
+                              f"from 0 to {_SCOPE_MAX} (RFC 6724 section 3.1)")
         mask = (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF if plen else 0
         out.append((int.from_bytes(packed, "big") & mask, mask, scope))
     return tuple(out)
@@ -379,6 +390,9 @@ class GaiConf:
     scopev4_lines: list[tuple[int, int, int, int]]
     reload: bool
     path: str
+    # lines glibc would use but v6core cannot represent (scopev4 above 15): left out of
+    # ``table``, listed in ``diagnostics`` as errors; from_gai_conf refuses such a file
+    unsupported: list[Diagnostic] = field(default_factory=list)
 
 
 def _strtoul(s: str) -> tuple[int | None, str]:
@@ -440,8 +454,14 @@ def parse_gai_conf(text: str, *, path: str = "<string>") -> GaiConf:
     scopes: list[tuple[int, int, int, int]] = []
     reload = False
 
+    unsupported: list[Diagnostic] = []
+
     def diag(lineno: int, sev: str, msg: str) -> None:
         diags.append(Diagnostic(path, lineno, sev, msg))
+
+    def refuse(lineno: int, msg: str) -> None:
+        diag(lineno, "error", msg)
+        unsupported.append(diags[-1])
 
     for lineno, raw in enumerate(text.split("\n"), 1):
         if lineno == len(text.split("\n")) and raw == "":
@@ -462,7 +482,8 @@ def parse_gai_conf(text: str, *, path: str = "<string>") -> GaiConf:
                 diag(lineno, "warning", f"reload {val1!r}: glibc treats anything but 'yes' as no")
         elif cmd == "scopev4":
             r4 = _parse_scopev4_line(val1, val2, lambda m, ln=lineno: diag(ln, "error", m),
-                                     lambda m, ln=lineno: diag(ln, "warning", m))
+                                     lambda m, ln=lineno: diag(ln, "warning", m),
+                                     lambda m, ln=lineno: refuse(ln, m))
             if r4 is not None:
                 scopes.append((lineno, *r4))
         else:
@@ -477,7 +498,7 @@ def parse_gai_conf(text: str, *, path: str = "<string>") -> GaiConf:
     prec_rows = _build_list(precs, 40) if precs else base.precedence_rows
     scope_rows = _build_scopes(scopes) if scopes else base.scopev4_rows
     table = PolicyTable._from_lists(prec_rows, label_rows, scope_rows, f"gai.conf {path}")
-    conf = GaiConf(table, diags, labels, precs, scopes, reload, path)
+    conf = GaiConf(table, diags, labels, precs, scopes, reload, path, unsupported)
     _check_semantics(conf, base)
     table.diagnostics = tuple(conf.diagnostics)
     return conf
@@ -516,8 +537,8 @@ def _parse_prefix_line(cmd: str, val1: str, val2: str, maxbits: int, err: Any,
     return _mask16(packed, bits), bits, val
 
 
-def _parse_scopev4_line(val1: str, val2: str, err: Any,
-                        warn: Any) -> tuple[int, int, int] | None:
+def _parse_scopev4_line(val1: str, val2: str, err: Any, warn: Any,
+                        refuse: Any) -> tuple[int, int, int] | None:
     addr, slash, blen = val1.partition("/")
     if not val1:
         err("scopev4: missing prefix and value; line ignored")
@@ -555,6 +576,11 @@ def _parse_scopev4_line(val1: str, val2: str, err: Any,
     val, end = _strtoul(val2)
     if val is None or end != "" or val > _INT_MAX:
         err(f"scopev4: value {val2!r} is not a number from 0 to 2147483647; line ignored")
+        return None
+    if val > _SCOPE_MAX:
+        refuse(f"scopev4 {val1}: scope {val} is above {_SCOPE_MAX}: RFC 6724 scopes are the "
+               "4-bit values of section 3.1; glibc would use it, v6core cannot order by it "
+               "and refuses the file")
         return None
     if val2 == "":
         warn(f"scopev4 {val1}: missing value: glibc reads it as 0")

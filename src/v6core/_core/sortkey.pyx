@@ -406,7 +406,8 @@ cdef bytes _pack_scope4(tuple rows):
     cdef sk_scope4_t *p = <sk_scope4_t *><char *>buf
     cdef Py_ssize_t i
     for i, (a, m, s) in enumerate(rows):
-        if not (0 <= a <= 0xffffffff and 0 <= m <= 0xffffffff and 0 <= s <= 0x7fffffff):
+        # scopes are RFC 6724 section 3.1's 4-bit values: the keys hold 15 - scope in 4 bits
+        if not (0 <= a <= 0xffffffff and 0 <= m <= 0xffffffff and 0 <= s <= 15):
             raise ValueError(f"bad scopev4 row {i}: {rows[i]!r}")
         p[i].addr = a & m
         p[i].mask = m
