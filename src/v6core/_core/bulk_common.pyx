@@ -232,7 +232,7 @@ def pool_map(fn, ranges):
 
 def split_rows(Py_ssize_t n, int parts):
     """``[0, n)`` in at most ``parts`` ranges."""
-    step = -(-n // parts)
+    cdef Py_ssize_t step = (n + parts - 1) // parts if n > 0 else 1
     return [(a, min(a + step, n)) for a in range(0, n, step)]
 
 
