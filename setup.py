@@ -36,7 +36,7 @@ setup(
             "binding": True,
             "boundscheck": True,  # boundscheck and wraparound go off per function, after a length check
             "cdivision": True,
-            "initializedcheck": False,
+            "initializedcheck": True,
         },
         annotate=bool(os.environ.get("V6CORE_ANNOTATE")),
     ),
