@@ -264,6 +264,6 @@ def resolve_policy(flavor, policy):
     fast = False
     if code == SK_MUSL:
         d = _tables.default_compiled("musl")
-        fast = cp is d or (cp.precedence_rows, cp.label_rows) == (d.precedence_rows,
-                                                                   d.label_rows)
+        fast = cp is d or (cp.precedence_rows == d.precedence_rows
+                           and cp.label_rows == d.label_rows)
     return code, cp, fast

@@ -13,7 +13,7 @@ cimport numpy as cnp
 import numpy as np
 from collections import namedtuple
 
-from v6core._core.types cimport addr128_t, addr_load, addr_store
+from v6core._core.types cimport addr_load, addr_store
 from v6core._core.sortkey cimport CompiledPolicy, sk_policy_t, SK_F_USABLE, SK_NO_IFINDEX
 from v6core._core.srcsel cimport srcsel_cand_t, srcsel_fill, srcsel_pick
 from v6core._core.bulk_common cimport (
