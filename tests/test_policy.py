@@ -259,3 +259,12 @@ def test_lint_reports_a_scope_above_15(tmp_path, capsys):
     assert cli_main(["sort", "--gai-conf", str(p), "--flavor", "glibc", "::1", "127.0.0.1"]) == 2
     err = capsys.readouterr().err
     assert f"{p}:2:" in err and "Traceback" not in err
+
+
+def test_compiled_policy_cannot_be_reinitialised():
+    # the bulk kernels read a CompiledPolicy's arrays without the GIL
+    c = PolicyTable.rfc6724().compiled("rfc6724")
+    rows = c.precedence_rows
+    with pytest.raises(TypeError, match="immutable"):
+        c.__init__((), ())
+    assert c.precedence_rows == rows and c.precedence("::1") == 50

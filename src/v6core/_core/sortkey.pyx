@@ -404,6 +404,9 @@ cdef class CompiledPolicy:
     def __init__(self, precedence_rows, label_rows, scope4_rows=(), int precedence_default=0,
                  int label_default=SK_NO_LABEL):
         cdef bytes pb, lb, sb
+        if self._keep is not None:
+            # the bulk kernels read ``pol`` without the GIL: never swap its arrays
+            raise TypeError("CompiledPolicy is immutable: __init__ cannot run a second time")
         self.precedence_rows = tuple((bytes(p), int(n), int(v)) for p, n, v in precedence_rows)
         self.label_rows = tuple((bytes(p), int(n), int(v)) for p, n, v in label_rows)
         self.scope4_rows = tuple((int(a), int(m), int(s)) for a, m, s in scope4_rows)
