@@ -405,3 +405,202 @@ def test_group_larger_than_the_key_position_field():
         want = sort_destinations([bytes(x) for x in dst], [bytes(x) for x in src],
                                  flavor=flavor)
         assert [bytes(dst[i]) for i in r.order] == want
+
+
+def test_one_huge_group_is_sorted_in_n_log_n():
+    # offsets=[0, N] with the rows in the worst order for an insertion sort by key
+    # descending (rule 9's common prefix rising with the position): N**2 / 2 = 8e10 moves
+    # quadratically, a fraction of a second as a merge sort.  Oracle, by hand from RFC
+    # 6724 section 6: every row ties on rules 1-8 (global IPv6 under ::/0, one usable
+    # source), so rule 9 (longer CommonPrefixLen first) then rule 10 (input order) decide.
+    import time
+
+    n = 400_000
+    src_int = int(ipaddress.IPv6Address("2001:db8::1"))
+    cpl = (np.arange(n) * 128) // n                    # 0 .. 127, rising
+    flips = [(src_int ^ (1 << (127 - c))).to_bytes(16, "big") for c in range(128)]
+    table = np.frombuffer(b"".join(flips), np.uint8).reshape(128, 16)
+    dst = np.ascontiguousarray(table[cpl])
+    src = np.tile(np.frombuffer(src_int.to_bytes(16, "big"), np.uint8), (n, 1))
+    want = np.lexsort((np.arange(n), -cpl))
+    t0 = time.monotonic()
+    r = bulk.order_groups(dst, src, offsets=[0, n], flavor="glibc")
+    took = time.monotonic() - t0
+    assert np.array_equal(r.order, want)
+    assert r.first[0] == want[0] and r.rule[0] == 10 and r.exact[0] & bulk.EXACT_SIZE
+    keys = bulk.sort_keys(dst, src, offsets=[0, n], flavor="glibc")
+    assert np.array_equal(np.argsort(-keys[:4096].astype(np.int64), kind="stable"),
+                          np.lexsort((np.arange(4096), -cpl[:4096])))
+    assert took < 60, f"order_groups took {took:.1f} s for one group of {n} rows"
+
+
+def test_large_group_key_path_matches_sort_destinations():
+    # 3000 rows (below the position limit): the key path's merge sort, not the exact path
+    rng = np.random.default_rng(3)
+    n = 3000
+    dst = rng.integers(0, 256, (n, 16), dtype=np.uint8)
+    dst[:, :4] = [0x20, 0x01, 0x0D, 0xB8]
+    src = dst.copy()
+    src[:, 4:] = rng.integers(0, 256, (n, 12), dtype=np.uint8)
+    for flavor in ("rfc6724", "glibc"):
+        r = bulk.order_groups(dst, src, offsets=[0, n], flavor=flavor)
+        assert r.exact[0] == 0
+        want = sort_destinations([bytes(x) for x in dst], [bytes(x) for x in src],
+                                 flavor=flavor)
+        assert [bytes(dst[i]) for i in r.order] == want
+
+
+def test_builtin_tables_are_one_definition():
+    # the bulk defaults (compiled in the core) are the tables v6core.select uses
+    from v6core._core import tables
+    from v6core.select import default_policy
+
+    for flavor in bulk.FLAVORS:
+        mine = tables.default_compiled(flavor)
+        theirs = default_policy(flavor).compiled(flavor)
+        assert (mine.precedence_rows, mine.label_rows, mine.scope4_rows) == \
+            (theirs.precedence_rows, theirs.label_rows, theirs.scope4_rows)
+
+
+# ---------------------------------------------------------------- hostile arguments
+
+_D3 = bulk.as_rows(["2001:db8::1", "192.0.2.1", "fd00::1"])
+_RO = _D3.copy()
+_RO.setflags(write=False)
+
+
+def _ro(a):
+    a = a.copy()
+    a.setflags(write=False)
+    return a
+
+
+# values for any integer-array argument (offsets, host, host_offsets): hostile and valid
+int_arrays = st.one_of(
+    st.lists(st.integers(-(2**70), 2**70), max_size=5),
+    st.lists(st.integers(-3, 6), max_size=5),
+    st.lists(st.integers(-3, 6), max_size=5).map(lambda v: np.array(v, np.int64)),
+    st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=4).map(
+        lambda v: np.array(v, np.uint64)),
+    st.sampled_from([
+        np.array([0.0, 3.0]), np.array([0, 1.5, 3]), np.array([True, False]),
+        np.zeros((2, 2), np.int64), np.array([0, 3], np.int64)[::-1][::-1].repeat(2)[::2],
+        np.array([0, 1, 2, 3], np.int32), np.array([0, 3], object), np.array(["0", "3"]),
+        np.int64(3), None, "0,3", [[0, 3]], [0, None, 3], [0, 2**63, 3], [0, -2**63, 3],
+    ]),
+)
+# values for row arrays (dst, src, candidates)
+row_arrays = st.sampled_from([
+    np.zeros((3, 15), np.uint8), np.zeros((3, 17), np.uint8), np.zeros((3, 16), np.int8),
+    np.zeros((3, 16), np.uint16), np.zeros(48, np.uint8), np.zeros((6, 16), np.uint8)[::2],
+    np.zeros((3, 32), np.uint8)[:, ::2], np.zeros((1, 3, 16), np.uint8),
+    np.zeros((2, 16), np.uint8), np.zeros((4, 16), np.uint8), b"\0" * 48, None, [b"\0" * 16],
+    "2001:db8::1", 7,
+])
+# values for uint8 per-row arrays (flags, plen, pos, cand_flags, cand_plen)
+u8_arrays = st.sampled_from([
+    np.zeros(2, np.uint8), np.zeros(4, np.uint8), np.zeros(3, np.int8), np.zeros(3, np.uint16),
+    np.zeros(6, np.uint8)[::2], np.zeros((3, 1), np.uint8), [1, 1, 1], b"\1\1\1",
+    np.full(3, 255, np.uint8), np.full(3, 48, np.uint8),
+])
+# values for out arrays
+outs = st.sampled_from([
+    np.zeros(2, np.uint32), np.zeros(4, np.uint32), np.zeros(3, np.int32), np.zeros(3, np.float32),
+    np.zeros(6, np.uint32)[::2], np.zeros((3, 1), np.uint32), _ro(np.zeros(3, np.uint32)),
+    np.zeros(2, np.uint64), np.zeros(3, np.int64), _ro(np.zeros(3, np.uint64)),
+    np.zeros(6, np.uint64)[::2], [0, 0, 0], b"\0" * 24,
+])
+threads_values = st.one_of(st.integers(-(2**70), 2**70), st.sampled_from([1.5, "2", None, 0]))
+
+_VALID = dict(offsets=[0, 1, 3], host=[0, 0, 1], host_offsets=[0, 1, 3], dst=_D3, src=_D3,
+              candidates=_D3)
+
+
+def _call(fn, name, value):
+    """Call ``fn`` with ``name`` replaced: it returns, or raises a ValueError whose message
+    starts with the name of an argument (the bad one, or the one it disagrees with: a
+    ``dst`` of 2 rows makes a 3-row ``src`` wrong); nothing else (no other exception, no
+    crash)."""
+    import inspect
+    import re
+
+    try:
+        fn(**{name: value})
+    except ValueError as e:
+        m = re.match(r"(\w+)[:\[]", str(e))
+        assert m and m.group(1) in inspect.signature(fn).parameters, (name, value, str(e))
+
+
+KERNELS = {
+    "musl_keys": lambda dst=_D3, src=_D3, flags=None, pos=None, offsets=(0, 1, 3), out=None,
+    threads=None: bulk.musl_keys(dst, src, flags, pos, offsets=offsets, out=out,
+                                 threads=threads),
+    "sort_keys": lambda dst=_D3, src=_D3, flags=None, plen=None, offsets=(0, 1, 3), out=None,
+    threads=None: bulk.sort_keys(dst, src, flags, plen, offsets=offsets, out=out,
+                                 threads=threads),
+    "order_groups": lambda dst=_D3, src=_D3, flags=None, plen=None, offsets=(0, 1, 3),
+    threads=None: bulk.order_groups(dst, src, flags, plen, offsets=offsets, threads=threads),
+    "order_groups_musl": lambda dst=_D3, src=_D3, flags=None, plen=None, offsets=(0, 1, 3),
+    threads=None: bulk.order_groups(dst, src, flags, plen, offsets=offsets, flavor="musl",
+                                    threads=threads),
+    "select_sources": lambda dst=_D3, host=(0, 0, 1), host_offsets=(0, 1, 3),
+    candidates=_D3, cand_flags=None, cand_plen=None, threads=None: bulk.select_sources(
+        dst, host, host_offsets, candidates, cand_flags, cand_plen, threads=threads),
+    "classify": lambda dst=_D3, threads=None: bulk.classify(dst, threads=threads),
+}
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+@pytest.mark.parametrize("kernel", sorted(KERNELS))
+def test_hostile_arguments_give_a_clean_value_error(kernel, data):
+    import inspect
+
+    fn = KERNELS[kernel]
+    params = list(inspect.signature(fn).parameters)
+    name = data.draw(st.sampled_from(params))
+    if name in ("offsets", "host", "host_offsets"):
+        value = data.draw(int_arrays)
+    elif name in ("dst", "src", "candidates"):
+        value = data.draw(row_arrays)
+    elif name == "out":
+        value = data.draw(outs)
+    elif name == "threads":
+        value = data.draw(threads_values)
+    else:
+        value = data.draw(u8_arrays)
+    _call(fn, name, value)
+
+
+@settings(max_examples=200, deadline=None)
+@given(offsets=int_arrays, n=st.integers(0, 5), max_rows=threads_values)
+def test_hostile_offsets_for_the_helpers(offsets, n, max_rows):
+    for call, name in ((lambda: bulk.check_offsets(offsets, n), "offsets"),
+                       (lambda: bulk.positions(offsets), "offsets"),
+                       (lambda: list(bulk.iter_chunks(offsets, 2)), "offsets"),
+                       (lambda: list(bulk.iter_chunks([0, 2, 3], max_rows)), "max_rows")):
+        try:
+            call()
+        except ValueError as e:
+            assert name in str(e)
+
+
+def test_hostile_regressions():
+    # values that used to pass the checks or escape as other exceptions
+    with pytest.raises(ValueError, match="offsets"):
+        bulk.order_groups(_D3, _D3, offsets=[0, 1.5, 3])           # silently truncated
+    with pytest.raises(ValueError, match=r"offsets\[1\]"):
+        bulk.order_groups(_D3, _D3, offsets=[0, 2**64, 3])         # OverflowError
+    with pytest.raises(ValueError, match=r"offsets"):
+        bulk.order_groups(_D3, _D3, offsets=np.array([0, 2**63 + 1, 3], np.uint64))
+    with pytest.raises(ValueError, match="out: .*read-only"):
+        bulk.sort_keys(_D3, _D3, offsets=[0, 3], out=_ro(np.zeros(3, np.uint64)))
+    with pytest.raises(ValueError, match="host"):
+        bulk.select_sources(_D3, [0.0, 0.0, 0.0], [0, 3], _D3)
+    assert list(bulk.iter_chunks([0, 3], 2**80)) == [(0, 1)]        # was OverflowError
+    with pytest.raises(ValueError, match="max_rows"):
+        list(bulk.iter_chunks([0, 3], 0))
+    with pytest.raises(ValueError, match="threads"):
+        bulk.classify(_D3, threads="2")
+    # read-only inputs are fine (the kernels only read them)
+    assert bulk.classify(_RO).tolist() == [0, 5, 1]

@@ -217,3 +217,54 @@ def test_missing_path_is_an_error_not_content(tmp_path):
         PolicyTable.from_gai_conf("/etc/no-such-gai.conf")
     # one line of text without a newline is still content
     assert PolicyTable.from_gai_conf("label ::/0 4").label("::9") == 4
+
+
+# ------------------------------------------------------------------ scopes v6core cannot hold
+
+@pytest.mark.parametrize("value", ["16", "255", "2147483647"])
+def test_scopev4_above_15_is_refused_with_file_and_line(tmp_path, value):
+    # glibc would use the value; RFC 6724 scopes are 4 bits and the bulk key holds 15 - scope
+    # in 4 bits, so rule 8 would go wrong in bulk only: refuse the file, naming the line
+    p = tmp_path / "gai.conf"
+    p.write_text(f"scopev4 10.0.0.0/8 5\n# c\nscopev4 ::ffff:192.168.0.0/112 {value}\n")
+    with pytest.raises(PolicyError) as ei:
+        PolicyTable.from_gai_conf(str(p))
+    assert ei.value.path == str(p) and ei.value.lineno == 3
+    assert str(ei.value).startswith(f"{p}:3: ") and "above 15" in str(ei.value)
+    conf = parse_gai_conf(p.read_text(), path=str(p))
+    assert [(d.lineno, d.severity) for d in conf.unsupported] == [(3, "error")]
+    assert conf.unsupported[0] in conf.diagnostics
+    # left out of the table parse_gai_conf builds, so that nobody orders by it
+    assert all(s <= 15 for _, _, s in conf.table.scopev4_rows)
+
+
+def test_scopev4_15_is_accepted():
+    t = PolicyTable.from_gai_conf("scopev4 10.0.0.0/8 15\n")
+    assert t.compiled("glibc").scope("10.1.1.1", "glibc") == 15
+
+
+def test_scopev4_rows_out_of_range_are_refused():
+    with pytest.raises(PolicyError, match="scope 16 is not from 0 to 15"):
+        PolicyTable([("::/0", 40, 1)], scopev4=[("10.0.0.0", 8, 16)])
+    with pytest.raises(PolicyError, match="scope -1"):
+        PolicyTable([("::/0", 40, 1)], scopev4=[("10.0.0.0", 8, -1)])
+
+
+def test_lint_reports_a_scope_above_15(tmp_path, capsys):
+    p = tmp_path / "gai.conf"
+    p.write_text("label ::/0 1\nscopev4 ::ffff:10.0.0.0/104 16\n")
+    assert cli_main(["gai", "lint", str(p)]) == 1
+    out = capsys.readouterr().out
+    assert f"{p}:2: error: scopev4 ::ffff:10.0.0.0/104: scope 16 is above 15" in out
+    assert cli_main(["sort", "--gai-conf", str(p), "--flavor", "glibc", "::1", "127.0.0.1"]) == 2
+    err = capsys.readouterr().err
+    assert f"{p}:2:" in err and "Traceback" not in err
+
+
+def test_compiled_policy_cannot_be_reinitialised():
+    # the bulk kernels read a CompiledPolicy's arrays without the GIL
+    c = PolicyTable.rfc6724().compiled("rfc6724")
+    rows = c.precedence_rows
+    with pytest.raises(TypeError, match="immutable"):
+        c.__init__((), ())
+    assert c.precedence_rows == rows and c.precedence("::1") == 50

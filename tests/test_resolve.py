@@ -138,6 +138,39 @@ def test_getaddrinfo_reorders_by_policy(tmp_path, monkeypatch):
     assert getaddrinfo("x", 80, policy=PolicyTable.rfc6724()) == fake[2:] + fake[:2]
 
 
+def test_getaddrinfo_accepts_a_result_with_a_zone(monkeypatch):
+    """nss-mdns returns "fe80::1%eth0" for .local names: the wrapper orders it by the
+    address without its zone, and probes its source with the sockaddr's scope id."""
+    lo = socket.if_nametoindex("lo")
+    fake = [
+        (socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("2001:db8::1", 80, 0, 0)),
+        (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("192.0.2.1", 80)),
+        (socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("fe80::1%lo", 80, 0, lo)),
+    ]
+    probed = []
+
+    def fake_sources(dests, **kw):
+        probed.extend(dests)
+        by_addr = {"2001:db8::1": v6core.SourceAddress("2001:db8::5"), "192.0.2.1": None,
+                   "fe80::1%lo": v6core.SourceAddress("fe80::2")}
+        return [by_addr[d[0]] for d in dests]
+
+    monkeypatch.setattr("v6core.resolve.socket.getaddrinfo", lambda *a, **k: list(fake))
+    monkeypatch.setattr("v6core.resolve.kernel_sources", fake_sources)
+    # RFC 6724 section 6: 192.0.2.1 has no source (rule 1); fe80::1 and 2001:db8::1 tie on
+    # rules 2-7 (both ::/0: precedence 40, label 1) and link-local is the smaller scope (rule 8)
+    out = getaddrinfo("printer.local", 80, policy=PolicyTable.rfc6724(), flavor="rfc6724")
+    assert out == [fake[2], fake[0], fake[1]]
+    assert ("fe80::1%lo", 80, 0, lo) in probed
+
+
+def test_kernel_sources_zone_from_the_sockaddr():
+    # the sockaddr's scope id is used; its zone text need not name a local interface
+    src = kernel_sources([("fe80::1%no-such-if0", 80, 0, socket.if_nametoindex("lo"))],
+                         flags=False)
+    assert len(src) == 1
+
+
 def test_getaddrinfo_same_entries_as_socket():
     plain = socket.getaddrinfo("localhost", 80)
     ours = getaddrinfo("localhost", 80)

@@ -20,9 +20,10 @@ import ipaddress
 import os
 import socket
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from v6core._core import tables as _tables
 from v6core.errors import AddressError, PolicyError
 
 __all__ = [
@@ -37,59 +38,17 @@ __all__ = [
     "GLIBC_SCOPEV4",
 ]
 
-# RFC 6724 section 2.1
-RFC6724_ROWS: tuple[tuple[str, int, int], ...] = (
-    ("::1/128", 50, 0),
-    ("::/0", 40, 1),
-    ("::ffff:0:0/96", 35, 4),
-    ("2002::/16", 30, 2),
-    ("2001::/32", 5, 5),
-    ("fc00::/7", 3, 13),
-    ("::/96", 1, 3),
-    ("fec0::/10", 1, 11),
-    ("3ffe::/16", 1, 12),
-)
-
-# musl 1.2.x src/network/lookup_name.c defpolicy[]: RFC 6724 without ::/96, fec0::/10
-# and 3ffe::/16 (compiled out with #if 0)
-MUSL_ROWS: tuple[tuple[str, int, int], ...] = (
-    ("::1/128", 50, 0),
-    ("::ffff:0:0/96", 35, 4),
-    ("2002::/16", 30, 2),
-    ("2001::/32", 5, 5),
-    ("fc00::/7", 3, 13),
-    ("::/0", 40, 1),
-)
-
-# glibc 2.36 sysdeps/posix/getaddrinfo.c default_labels[] and default_precedence[]
-# (RFC 3484 era), in their source order, which is their match order
-GLIBC_LABELS: tuple[tuple[str, int], ...] = (
-    ("::1/128", 0),
-    ("2002::/16", 2),
-    ("::/96", 3),
-    ("::ffff:0:0/96", 4),
-    ("fec0::/10", 5),
-    ("fc00::/7", 6),
-    ("2001::/32", 7),
-    ("::/0", 1),
-)
-GLIBC_PRECEDENCE: tuple[tuple[str, int], ...] = (
-    ("::1/128", 50),
-    ("2002::/16", 30),
-    ("::/96", 20),
-    ("::ffff:0:0/96", 10),
-    ("::/0", 40),
-)
-# default_scopes[]: (IPv4 network, prefix length, scope).  glibc 2.36 has only these
-# three (read from Debian's libc.so.6 with its debug symbols); the RFC 3484 era rows
-# giving 10/8, 172.16/12 and 192.168/16 site scope (5) are gone.
-GLIBC_SCOPEV4: tuple[tuple[str, int, int], ...] = (
-    ("169.254.0.0", 16, 2),
-    ("127.0.0.0", 8, 2),
-    ("0.0.0.0", 0, 14),
-)
+# The built-in tables are defined once, in the core (the bulk kernels compile them too)
+RFC6724_ROWS = _tables.RFC6724_ROWS
+MUSL_ROWS = _tables.MUSL_ROWS
+GLIBC_LABELS = _tables.GLIBC_LABELS
+GLIBC_PRECEDENCE = _tables.GLIBC_PRECEDENCE
+GLIBC_SCOPEV4 = _tables.GLIBC_SCOPEV4
 
 _INT_MAX = 0x7FFFFFFF
+# RFC 6724 section 3.1 scopes are the 4-bit multicast scope field; the bulk key holds
+# 15 - Scope(D) in 4 bits, so a larger IPv4 scope would order rule 8 wrongly there.
+_SCOPE_MAX = 15
 _ULONG_MAX = (1 << 64) - 1
 _C_SPACE = " \t\n\v\f\r"
 
@@ -185,7 +144,7 @@ class PolicyTable:
                                   f"{seen[(packed, plen)]}")
             seen[(packed, plen)] = i
             parsed.append((packed, plen, prec, label))
-        ordered = sorted(parsed, key=lambda r: -r[1])   # stable: longest first
+        ordered = _tables.match_order(parsed)   # stable: longest first
         prec_rows = tuple((p, n, pr) for p, n, pr, _ in ordered)
         label_rows = tuple((p, n, lb) for p, n, _, lb in ordered)
         self._init(prec_rows, label_rows, _scopev4_rows(scopev4), name or "custom")
@@ -210,20 +169,18 @@ class PolicyTable:
     @classmethod
     def rfc6724(cls) -> PolicyTable:
         """The RFC 6724 section 2.1 default table."""
-        return cls(RFC6724_ROWS, name="rfc6724")
+        return cls._from_lists(*_tables.builtin_lists("rfc6724"), "rfc6724")
 
     @classmethod
     def musl(cls) -> PolicyTable:
         """musl 1.2.x's fixed table (lookup_name.c defpolicy)."""
-        return cls(MUSL_ROWS, name="musl")
+        return cls._from_lists(*_tables.builtin_lists("musl"), "musl")
 
     @classmethod
     def glibc_default(cls) -> PolicyTable:
         """glibc 2.36's built-in tables (used when /etc/gai.conf is absent or has no
         valid label/precedence/scopev4 line)."""
-        prec = tuple((*_parse_prefix_text(p), v) for p, v in GLIBC_PRECEDENCE)
-        labels = tuple((*_parse_prefix_text(p), v) for p, v in GLIBC_LABELS)
-        return cls._from_lists(prec, labels, _scopev4_rows(GLIBC_SCOPEV4), "glibc")
+        return cls._from_lists(*_tables.builtin_lists("glibc"), "glibc")
 
     @classmethod
     def from_gai_conf(cls, text_or_path: str | os.PathLike[str], *, strict: bool = False,
@@ -233,10 +190,14 @@ class PolicyTable:
         Text containing a newline, or not naming an existing file, is taken as the
         content.  With ``strict``, the first line glibc would ignore raises PolicyError
         (naming file:line); otherwise such lines are skipped as glibc does and listed in
-        ``table.diagnostics``.
+        ``table.diagnostics``.  A ``scopev4`` scope above 15, which glibc would use but
+        RFC 6724 scopes (4 bits) and v6core's keys cannot hold, always raises PolicyError
+        naming file:line.
         """
         text, where = _read_text(text_or_path, path)
         conf = parse_gai_conf(text, path=where)
+        for d in conf.unsupported:
+            raise PolicyError(d.message, d.path, d.lineno)
         if strict:
             for d in conf.diagnostics:
                 if d.severity == "error":
@@ -332,12 +293,11 @@ def _scopev4_rows(rows: Iterable[tuple[str, int, int]] | None) -> tuple | None:
     if rows is None:
         return None
     out = []
-    for net, plen, scope in rows:
-        packed = _pton4(net)
-        if packed is None or not 0 <= plen <= 32:
-            raise PolicyError(f"bad scopev4 row {(net, plen, scope)!r}")
-        mask = (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF if plen else 0
-        out.append((int.from_bytes(packed, "big") & mask, mask, scope))
+    for row in rows:
+        try:
+            out.append(_tables.scope4_row(*row))
+        except (TypeError, ValueError) as e:
+            raise PolicyError(f"bad scopev4 row {row!r}: {e}") from None
     return tuple(out)
 
 
@@ -379,6 +339,9 @@ class GaiConf:
     scopev4_lines: list[tuple[int, int, int, int]]
     reload: bool
     path: str
+    # lines glibc would use but v6core cannot represent (scopev4 above 15): left out of
+    # ``table``, listed in ``diagnostics`` as errors; from_gai_conf refuses such a file
+    unsupported: list[Diagnostic] = field(default_factory=list)
 
 
 def _strtoul(s: str) -> tuple[int | None, str]:
@@ -440,8 +403,14 @@ def parse_gai_conf(text: str, *, path: str = "<string>") -> GaiConf:
     scopes: list[tuple[int, int, int, int]] = []
     reload = False
 
+    unsupported: list[Diagnostic] = []
+
     def diag(lineno: int, sev: str, msg: str) -> None:
         diags.append(Diagnostic(path, lineno, sev, msg))
+
+    def refuse(lineno: int, msg: str) -> None:
+        diag(lineno, "error", msg)
+        unsupported.append(diags[-1])
 
     for lineno, raw in enumerate(text.split("\n"), 1):
         if lineno == len(text.split("\n")) and raw == "":
@@ -462,7 +431,8 @@ def parse_gai_conf(text: str, *, path: str = "<string>") -> GaiConf:
                 diag(lineno, "warning", f"reload {val1!r}: glibc treats anything but 'yes' as no")
         elif cmd == "scopev4":
             r4 = _parse_scopev4_line(val1, val2, lambda m, ln=lineno: diag(ln, "error", m),
-                                     lambda m, ln=lineno: diag(ln, "warning", m))
+                                     lambda m, ln=lineno: diag(ln, "warning", m),
+                                     lambda m, ln=lineno: refuse(ln, m))
             if r4 is not None:
                 scopes.append((lineno, *r4))
         else:
@@ -477,7 +447,7 @@ def parse_gai_conf(text: str, *, path: str = "<string>") -> GaiConf:
     prec_rows = _build_list(precs, 40) if precs else base.precedence_rows
     scope_rows = _build_scopes(scopes) if scopes else base.scopev4_rows
     table = PolicyTable._from_lists(prec_rows, label_rows, scope_rows, f"gai.conf {path}")
-    conf = GaiConf(table, diags, labels, precs, scopes, reload, path)
+    conf = GaiConf(table, diags, labels, precs, scopes, reload, path, unsupported)
     _check_semantics(conf, base)
     table.diagnostics = tuple(conf.diagnostics)
     return conf
@@ -516,8 +486,8 @@ def _parse_prefix_line(cmd: str, val1: str, val2: str, maxbits: int, err: Any,
     return _mask16(packed, bits), bits, val
 
 
-def _parse_scopev4_line(val1: str, val2: str, err: Any,
-                        warn: Any) -> tuple[int, int, int] | None:
+def _parse_scopev4_line(val1: str, val2: str, err: Any, warn: Any,
+                        refuse: Any) -> tuple[int, int, int] | None:
     addr, slash, blen = val1.partition("/")
     if not val1:
         err("scopev4: missing prefix and value; line ignored")
@@ -555,6 +525,11 @@ def _parse_scopev4_line(val1: str, val2: str, err: Any,
     val, end = _strtoul(val2)
     if val is None or end != "" or val > _INT_MAX:
         err(f"scopev4: value {val2!r} is not a number from 0 to 2147483647; line ignored")
+        return None
+    if val > _SCOPE_MAX:
+        refuse(f"scopev4 {val1}: scope {val} is above {_SCOPE_MAX}: RFC 6724 scopes are the "
+               "4-bit values of section 3.1; glibc would use it, v6core cannot order by it "
+               "and refuses the file")
         return None
     if val2 == "":
         warn(f"scopev4 {val1}: missing value: glibc reads it as 0")

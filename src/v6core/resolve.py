@@ -233,7 +233,8 @@ def _packed_and_zone(dest: Any) -> tuple[bytes, int]:
         host = str(dest)
     if isinstance(host, str) and "%" in host:
         host, zone = host.split("%", 1)
-        scope_id = int(zone) if zone.isdigit() else socket.if_nametoindex(zone)
+        if not scope_id:   # a sockaddr's own scope id already names the interface
+            scope_id = int(zone) if zone.isdigit() else socket.if_nametoindex(zone)
     return _addr.pack(host), scope_id
 
 
@@ -293,7 +294,9 @@ def getaddrinfo(host: Any, port: Any, family: int = 0, type: int = 0, proto: int
         policy = system_policy(gai_conf)
     # musl's key reads no address flags or prefix lengths: skip the netlink dump there
     srcs = kernel_sources([first[k] for k in keys], flags=flavor != "musl")
-    dests = [k[1] for k in keys]
+    # a link-local result may carry its zone ("fe80::1%eth0", as nss-mdns returns for
+    # .local names); the zone went to the source probe above, the ordering needs none
+    dests = [k[1].partition("%")[0] for k in keys]
     pos = _order_positions(dests, srcs, flavor, policy)
     rank = {keys[i]: r for r, i in enumerate(pos)}
     return sorted(results, key=lambda e: rank.get(

@@ -21,7 +21,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from v6core._core import addr as _addr
 from v6core._core import sortkey as _sk
+from v6core._core import srcsel as _srcsel
 from v6core._core.sortkey import SourceAddress
 from v6core.errors import AddressError, Scope
 from v6core.policy import PolicyTable
@@ -303,68 +305,12 @@ def select_source(destination: Any, candidates: Iterable[Any], *,
     Returns the chosen SourceAddress, or None when no candidate is of the right family.
     Rule 5.5 (next-hop prefixes) is not applied.  Ties keep the candidates' order.
     """
-    from v6core._core import addr as _addr
-
     compiled = (policy or _DEFAULT_TABLES[_sk.RFC6724]).compiled("rfc6724")
     try:
         d_packed = _addr.pack(destination)
     except AddressError as e:
         raise AddressError(f"destination: {e}", destination) from None
-    d_v4 = _addr.is_v4mapped(d_packed)
     cands = [_as_source(c) for c in candidates]
-    cands = [c for c in cands if c.is_ipv4 == d_v4]
-    if not cands:
-        return None
-    d_scope = compiled.scope(d_packed, "rfc6724")
-    d_label = compiled.label(d_packed)
-
-    def attrs(s: SourceAddress) -> tuple:
-        p = s.packed
-        return (p, compiled.scope(p, "rfc6724"), compiled.label(p),
-                _sk.common_prefix_len(p, d_packed, _sk.RFC6724, s.prefixlen))
-
-    memo = {id(c): attrs(c) for c in cands}
-
-    def better(a: SourceAddress, b: SourceAddress) -> int:
-        """-1 if a is preferred, 1 if b, 0 if no rule decides."""
-        pa, sa, la, ca = memo[id(a)]
-        pb, sb, lb, cb = memo[id(b)]
-        # rule 1: prefer same address
-        if (pa == d_packed) != (pb == d_packed):
-            return -1 if pa == d_packed else 1
-        # rule 2: prefer appropriate scope
-        if sa < sb:
-            return 1 if sa < d_scope else -1
-        if sb < sa:
-            return -1 if sb < d_scope else 1
-        # rule 3: avoid deprecated addresses
-        if a.deprecated != b.deprecated:
-            return 1 if a.deprecated else -1
-        # rule 4: prefer home addresses
-        ha = (a.home and a.care_of, a.home and not a.care_of, a.care_of and not a.home)
-        hb = (b.home and b.care_of, b.home and not b.care_of, b.care_of and not b.home)
-        if ha[0] != hb[0]:
-            return -1 if ha[0] else 1
-        if ha[1] and hb[2]:
-            return -1
-        if hb[1] and ha[2]:
-            return 1
-        # rule 5: prefer outgoing interface
-        if interface is not None and (a.ifindex == interface) != (b.ifindex == interface):
-            return -1 if a.ifindex == interface else 1
-        # rule 6: prefer matching label
-        if (la == d_label) != (lb == d_label):
-            return -1 if la == d_label else 1
-        # rule 7: prefer temporary addresses
-        if a.temporary != b.temporary:
-            return -1 if a.temporary == prefer_temporary else 1
-        # rule 8: use longest matching prefix
-        if ca != cb:
-            return -1 if ca > cb else 1
-        return 0
-
-    best = cands[0]
-    for c in cands[1:]:
-        if better(c, best) < 0:
-            best = c
-    return best
+    # the rules are written once, in C (_core/srcsel.pxd), for this and the bulk path
+    i = _srcsel.select_index(d_packed, cands, compiled, interface, prefer_temporary)
+    return None if i < 0 else cands[i]

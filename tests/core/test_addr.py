@@ -123,6 +123,47 @@ def test_ipv4_prefix_is_mapped(i, plen):
     assert p == ipaddress.IPv6Address(0xFFFF00000000 | int(net4.network_address)).packed
 
 
+def _mapped_net(net4: ipaddress.IPv4Network) -> tuple[bytes, int]:
+    """ipaddress's IPv4 network as v6core stores it: IPv4-mapped, length + 96."""
+    return (ipaddress.IPv6Address(0xFFFF00000000 | int(net4.network_address)).packed,
+            net4.prefixlen + 96)
+
+
+@given(st.integers(min_value=0, max_value=(1 << 32) - 1), st.integers(min_value=0, max_value=32))
+@example(0x0A000000, 8)
+def test_ipv4_prefix_pairs_take_the_family_from_the_address(i, plen):
+    # (IPv4Address, len), (4 packed bytes, len) and (dotted text, len) all count IPv4 bits
+    net4 = ipaddress.IPv4Network((i, plen), strict=False)
+    want = _mapped_net(net4)
+    a4 = ipaddress.IPv4Address(i)
+    for form in (a4, a4.packed, bytearray(a4.packed), memoryview(a4.packed), str(a4)):
+        assert addr.parse_prefix((form, plen)) == want, form
+    assert addr.parse_prefix(net4) == want
+
+
+def test_ipv4_prefix_pair_regression():
+    # these returned ::/8 (the length taken as IPv6 bits)
+    want = _mapped_net(ipaddress.IPv4Network("10.0.0.0/8"))
+    assert addr.parse_prefix((ipaddress.IPv4Address("10.0.0.0"), 8)) == want
+    assert addr.parse_prefix((b"\n\0\0\0", 8)) == want
+
+
+@pytest.mark.parametrize("pair", [(ipaddress.IPv4Address("10.0.0.0"), 33), (b"\n\0\0\0", 40),
+                                  ("10.0.0.0", 104), (ipaddress.IPv6Address("::1"), 129)])
+def test_prefix_pair_length_is_checked_against_its_family(pair):
+    with pytest.raises(AddressError, match="length"):
+        addr.parse_prefix(pair)
+
+
+@given(shaped, st.integers(min_value=0, max_value=128))
+def test_ipv6_prefix_pairs(i, plen):
+    net = ipaddress.IPv6Network((i, plen), strict=False)
+    want = (net.network_address.packed, plen)
+    assert addr.parse_prefix((v6(i), plen)) == want
+    assert addr.parse_prefix((v6(i).packed, plen)) == want
+    assert addr.parse_prefix((str(v6(i)), plen)) == want
+
+
 @pytest.mark.parametrize("bad", ["2001:db8::/129", "10.0.0.0/33", "2001:db8::/", "2001:db8::/x",
                                  "2001:db8::/-1", "/32", "2001:db8::/ 32", "zz/8"])
 def test_bad_prefix_names_the_input(bad):
@@ -208,3 +249,57 @@ def test_bulk_shape_errors():
     with pytest.raises(ValueError, match="differ in length"):
         addr.common_prefix_len_many(np.zeros((3, 16), np.uint8), np.zeros((2, 16), np.uint8))
     assert addr.in_prefix_many(np.zeros((0, 16), np.uint8), "::/0").shape == (0,)
+
+
+def _ro(a):
+    a = a.copy()
+    a.setflags(write=False)
+    return a
+
+
+_ROWS3 = addr.pack_many(["2001:db8::1", "10.0.0.1", "fe80::1"])
+_BAD_ROWS = [
+    np.zeros((3, 15), np.uint8), np.zeros((3, 17), np.uint8), np.zeros((3, 16), np.int8),
+    np.zeros((3, 16), np.uint16), np.zeros(48, np.uint8), np.zeros((6, 16), np.uint8)[::2],
+    np.zeros((3, 32), np.uint8)[:, ::2], np.zeros((16, 3), np.uint8).T,
+    np.zeros((1, 3, 16), np.uint8), b"\0" * 48, None, 7, "::1", [[0] * 16], [b"\0" * 16],
+]
+_BAD_OUTS = [
+    np.zeros(2, np.bool_), np.zeros(4, np.bool_), np.zeros(3, np.int64), np.zeros(3, np.float32),
+    np.zeros(6, np.bool_)[::2], np.zeros((3, 1), np.bool_), _ro(np.zeros(3, np.bool_)),
+    [False] * 3, b"\0\0\0", 3,
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(_BAD_ROWS), st.sampled_from(["to_text_many", "scope_many", "in_prefix_many",
+                                                    "cpl_a", "cpl_b"]))
+def test_bulk_conversions_refuse_bad_rows_by_name(bad, fn):
+    calls = {
+        "to_text_many": (lambda: addr.to_text_many(bad), "addresses"),
+        "scope_many": (lambda: addr.scope_many(bad), "addresses"),
+        "in_prefix_many": (lambda: addr.in_prefix_many(bad, "::/0"), "addresses"),
+        "cpl_a": (lambda: addr.common_prefix_len_many(bad, _ROWS3), "a"),
+        "cpl_b": (lambda: addr.common_prefix_len_many(_ROWS3, bad), "b"),
+    }
+    call, name = calls[fn]
+    with pytest.raises(ValueError) as ei:
+        call()
+    assert str(ei.value).startswith(f"{name}: ")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(_BAD_OUTS))
+def test_in_prefix_many_refuses_a_bad_out(out):
+    with pytest.raises(ValueError, match="^out: "):
+        addr.in_prefix_many(_ROWS3, "2001:db8::/32", out=out)
+
+
+def test_bulk_conversions_take_read_only_input_and_fill_out():
+    ro = _ro(_ROWS3)
+    out = np.ones(3, np.bool_)
+    assert addr.in_prefix_many(ro, "2001:db8::/32", out=out) is out
+    assert out.tolist() == [True, False, False]
+    assert addr.to_text_many(ro) == ["2001:db8::1", "10.0.0.1", "fe80::1"]
+    assert addr.scope_many(ro).tolist() == [14, 14, 2]
+    assert addr.common_prefix_len_many(ro, ro).tolist() == [128, 128, 128]

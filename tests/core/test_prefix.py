@@ -164,3 +164,69 @@ def test_shared_between_threads():
     for th in threads:
         th.join()
     assert len(results) == 4 and all((r == want).all() for r in results)
+
+
+def test_init_cannot_run_twice():
+    # GIL-free readers may hold the compiled arrays: a second __init__ must not swap them
+    table = PrefixTable(["2001:db8::/32"], [7])
+    with pytest.raises(TypeError, match="immutable"):
+        table.__init__(["::/0"], [1])
+    assert table.lookup("2001:db8::1") == 7
+    assert table.lookup("2001:db9::1") is None
+    assert table.prefixes == ((ipaddress.IPv6Address("2001:db8::").packed, 32),)
+
+
+def test_failed_init_leaves_an_empty_table_that_can_be_initialised():
+    table = PrefixTable.__new__(PrefixTable)
+    # never initialised: matches nothing (and does not read through a NULL pointer)
+    assert table.lookup("2001:db8::1") is None
+    assert "2001:db8::1" not in table
+    assert table.lookup_many(pack_many(["::1", "10.0.0.1"])).tolist() == [-1, -1]
+    with pytest.raises(AddressError):
+        table.__init__(["not a prefix"])
+    table.__init__(["10.0.0.0/8"])
+    assert table.lookup("10.1.2.3") == 0
+
+
+_ROWS = pack_many(["2001:db8::1", "10.0.0.1", "::"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(
+    st.sampled_from([
+        np.zeros(2, np.int64), np.zeros(4, np.int64), np.zeros(3, np.int32),
+        np.zeros(3, np.uint64), np.zeros(3, np.float64), np.zeros((3, 1), np.int64),
+        np.zeros(6, np.int64)[::2], np.zeros(3, np.int64).view(np.uint64), [0, 0, 0], b"x" * 24,
+    ]),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.just(np.zeros(3, np.int64)).map(lambda a: (a.setflags(write=False), a)[1]),
+))
+def test_lookup_many_refuses_bad_out(out):
+    table = PrefixTable(["2001:db8::/32", "10.0.0.0/8"])
+    with pytest.raises(ValueError, match="^out: "):
+        table.lookup_many(_ROWS, out=out)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(
+    st.sampled_from([
+        np.zeros((3, 15), np.uint8), np.zeros((3, 17), np.uint8), np.zeros((3, 16), np.int8),
+        np.zeros((3, 16), np.uint16), np.zeros(48, np.uint8), np.zeros((3, 32), np.uint8)[:, ::2],
+        np.zeros((6, 16), np.uint8)[::2], np.zeros((16, 3), np.uint8).T, np.zeros((1, 3, 16), np.uint8),
+        b"\0" * 48, None, 5, "::1", [[0] * 16],
+    ]),
+    st.integers(),
+))
+def test_lookup_many_refuses_bad_addresses(addresses):
+    table = PrefixTable(["2001:db8::/32"])
+    with pytest.raises(ValueError, match="^addresses: "):
+        table.lookup_many(addresses)
+
+
+def test_lookup_many_fills_out_and_takes_read_only_input():
+    table = PrefixTable(["2001:db8::/32", "10.0.0.0/8"])
+    rows = _ROWS.copy()
+    rows.setflags(write=False)
+    out = np.full(3, 99, np.int64)
+    assert table.lookup_many(rows, out=out) is out
+    assert out.tolist() == [0, 1, -1]

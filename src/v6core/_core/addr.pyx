@@ -266,9 +266,9 @@ def parse_prefix(prefix, *, bint strict=False) -> tuple:
         return parse_prefix(str(prefix), strict=strict)
     if isinstance(prefix, tuple) and len(prefix) == 2:
         addr_from_object(prefix[0], &a)
-        plen = _check_len(prefix[1], 32 if isinstance(prefix[0], str) and ":" not in prefix[0]
-                          else 128, prefix)
-        if addr_is_v4mapped(a) and isinstance(prefix[0], str) and ":" not in prefix[0]:
+        maxlen = 32 if _is_ipv4_form(prefix[0]) else 128
+        plen = _check_len(prefix[1], maxlen, prefix)
+        if maxlen == 32:
             plen += 96
         return _finish_prefix(a, plen, strict, prefix)
     if not isinstance(prefix, str):
@@ -291,6 +291,21 @@ def parse_prefix(prefix, *, bint strict=False) -> tuple:
     if maxlen == 32:
         plen += 96
     return _finish_prefix(a, plen, strict, prefix)
+
+
+cdef bint _is_ipv4_form(object o):
+    """True when ``o`` (already accepted by ``addr_from_object``) is written as IPv4:
+    dotted text, an ``IPv4Address`` or 4 packed bytes.  Its prefix length then counts
+    IPv4 bits (0..32), stored +96 for the IPv4-mapped form."""
+    if isinstance(o, str):
+        return ":" not in o
+    if isinstance(o, _IPv4Address):
+        return True
+    if isinstance(o, (bytes, bytearray)):
+        return len(o) == 4
+    if isinstance(o, memoryview):
+        return o.nbytes == 4
+    return False
 
 
 cdef int _check_len(object value, int maxlen, object prefix) except -1:
@@ -366,77 +381,96 @@ def pack_many(addresses) -> cnp.ndarray:
     return out
 
 
-def to_text_many(const uint8_t[:, ::1] addresses, *, bint ipv4=True) -> list:
-    """RFC 5952 text for each row of an ``(N, 16)`` uint8 array."""
-    if addresses.shape[1] != 16:
-        raise ValueError(f"expected an (N, 16) uint8 array, got shape "
-                         f"({addresses.shape[0]}, {addresses.shape[1]})")
-    cdef Py_ssize_t i, n = addresses.shape[0]
+cdef object _rows_arg(object arr, str name):
+    """``arr`` as a C-contiguous ``(N, 16)`` uint8 array (any such buffer is taken without
+    a copy); ValueError naming ``name`` otherwise."""
+    if not isinstance(arr, np.ndarray):
+        try:
+            arr = np.asarray(memoryview(arr))
+        except TypeError:
+            pass
+    if not isinstance(arr, np.ndarray) or arr.dtype != np.uint8 or arr.ndim != 2 \
+            or arr.shape[1] != 16 or not arr.flags.c_contiguous:
+        raise ValueError(f"{name}: expected a C-contiguous (N, 16) uint8 array, got "
+                         f"{getattr(arr, 'dtype', type(arr).__name__)} shape "
+                         f"{getattr(arr, 'shape', '?')}")
+    return arr
+
+
+@cython.boundscheck(False)
+@cython.initializedcheck(False)
+def to_text_many(addresses, *, bint ipv4=True) -> list:
+    """RFC 5952 text for each row of a C-contiguous ``(N, 16)`` uint8 array."""
+    cdef const uint8_t[:, ::1] rows = _rows_arg(addresses, "addresses")
+    cdef Py_ssize_t i, n = rows.shape[0]
     cdef list out = [None] * n
     cdef char buf[48]
     cdef Py_ssize_t k
     for i in range(n):
-        k = addr_format(addr_load(&addresses[i, 0]), buf, ipv4)
+        k = addr_format(addr_load(&rows[i, 0]), buf, ipv4)
         out[i] = PyUnicode_DecodeASCII(buf, k, NULL)
     return out
 
 
-cdef void _check_rows(const uint8_t[:, ::1] arr, str name) except *:
-    if arr.shape[1] != 16:
-        raise ValueError(f"{name}: expected an (N, 16) uint8 array, got shape "
-                         f"({arr.shape[0]}, {arr.shape[1]})")
-
-
 @cython.boundscheck(False)
-def in_prefix_many(const uint8_t[:, ::1] addresses, prefix, out=None) -> cnp.ndarray:
-    """Boolean array: which rows of ``addresses`` lie inside ``prefix`` (text or pair)."""
-    _check_rows(addresses, "addresses")
+@cython.initializedcheck(False)
+def in_prefix_many(addresses, prefix, out=None) -> cnp.ndarray:
+    """Boolean array: which rows of ``addresses`` (C-contiguous ``(N, 16)`` uint8) lie
+    inside ``prefix`` (text or pair); ``out``, if given, a writable C-contiguous ``(N,)``
+    bool array."""
+    cdef const uint8_t[:, ::1] rows = _rows_arg(addresses, "addresses")
     cdef bytes pb
     cdef int plen
     pb, plen = parse_prefix(prefix)
     cdef addr128_t p = addr_load(<const uint8_t *>PyBytes_AS_STRING(pb))
-    cdef Py_ssize_t i, n = addresses.shape[0]
+    cdef Py_ssize_t i, n = rows.shape[0]
     if out is None:
         out = np.empty(n, dtype=np.bool_)
-    cdef cnp.uint8_t[::1] o = out.view(np.uint8)
-    if o.shape[0] != n:
-        raise ValueError(f"out: expected {n} elements, got {o.shape[0]}")
+    elif not (isinstance(out, np.ndarray) and out.dtype.itemsize == 1
+              and out.dtype.kind in "biu" and out.ndim == 1
+              and out.shape[0] == n and out.flags.c_contiguous and out.flags.writeable):
+        raise ValueError(f"out: expected a writable C-contiguous bool array of length {n}, "
+                         f"got {getattr(out, 'dtype', type(out).__name__)} shape "
+                         f"{getattr(out, 'shape', '?')}")
     if n == 0:
         return out
+    cdef uint8_t *o = <uint8_t *>cnp.PyArray_DATA(out)
     with nogil:
         for i in range(n):
-            o[i] = addr_in_prefix(addr_load(&addresses[i, 0]), p, plen)
+            o[i] = addr_in_prefix(addr_load(&rows[i, 0]), p, plen)
     return out
 
 
 @cython.boundscheck(False)
-def common_prefix_len_many(const uint8_t[:, ::1] a, const uint8_t[:, ::1] b) -> cnp.ndarray:
-    """Row-wise common prefix length (uint8, 0..128) of two ``(N, 16)`` arrays."""
-    _check_rows(a, "a")
-    _check_rows(b, "b")
-    if a.shape[0] != b.shape[0]:
-        raise ValueError(f"a and b differ in length: {a.shape[0]} and {b.shape[0]}")
-    cdef Py_ssize_t i, n = a.shape[0]
+@cython.initializedcheck(False)
+def common_prefix_len_many(a, b) -> cnp.ndarray:
+    """Row-wise common prefix length (uint8, 0..128) of two ``(N, 16)`` uint8 arrays."""
+    cdef const uint8_t[:, ::1] x = _rows_arg(a, "a")
+    cdef const uint8_t[:, ::1] y = _rows_arg(b, "b")
+    if x.shape[0] != y.shape[0]:
+        raise ValueError(f"b: a and b differ in length: {x.shape[0]} and {y.shape[0]}")
+    cdef Py_ssize_t i, n = x.shape[0]
     out = np.empty(n, dtype=np.uint8)
-    cdef cnp.uint8_t[::1] o = out
     if n == 0:
         return out
+    cdef uint8_t *o = <uint8_t *>cnp.PyArray_DATA(out)
     with nogil:
         for i in range(n):
-            o[i] = <uint8_t>addr_common_len(addr_load(&a[i, 0]), addr_load(&b[i, 0]))
+            o[i] = <uint8_t>addr_common_len(addr_load(&x[i, 0]), addr_load(&y[i, 0]))
     return out
 
 
 @cython.boundscheck(False)
-def scope_many(const uint8_t[:, ::1] addresses, *, bint v4_all_global=False) -> cnp.ndarray:
-    """Row-wise RFC 6724 scope (uint8) of an ``(N, 16)`` array."""
-    _check_rows(addresses, "addresses")
-    cdef Py_ssize_t i, n = addresses.shape[0]
+@cython.initializedcheck(False)
+def scope_many(addresses, *, bint v4_all_global=False) -> cnp.ndarray:
+    """Row-wise RFC 6724 scope (uint8) of a C-contiguous ``(N, 16)`` uint8 array."""
+    cdef const uint8_t[:, ::1] rows = _rows_arg(addresses, "addresses")
+    cdef Py_ssize_t i, n = rows.shape[0]
     out = np.empty(n, dtype=np.uint8)
-    cdef cnp.uint8_t[::1] o = out
     if n == 0:
         return out
+    cdef uint8_t *o = <uint8_t *>cnp.PyArray_DATA(out)
     with nogil:
         for i in range(n):
-            o[i] = <uint8_t>addr_scope(addr_load(&addresses[i, 0]), v4_all_global)
+            o[i] = <uint8_t>addr_scope(addr_load(&rows[i, 0]), v4_all_global)
     return out

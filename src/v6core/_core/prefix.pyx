@@ -38,6 +38,17 @@ cdef extern from *:
 cdef object _MAXV = (1 << 63) - 1
 cdef object _ALL = (1 << 128) - 1
 
+# The table of an instance whose __init__ has not run (or failed): one interval, no
+# match, so that no lookup reads through a NULL pointer.
+cdef addr128_t _EMPTY_KEY[1]
+cdef int64_t _EMPTY_VAL[1]
+cdef uint32_t _EMPTY_IDX[2]
+_EMPTY_KEY[0].hi = 0
+_EMPTY_KEY[0].lo = 0
+_EMPTY_VAL[0] = -1
+_EMPTY_IDX[0] = 1
+_EMPTY_IDX[1] = 1
+
 
 cdef inline uint32_t _window(addr128_t a, int s, int k) noexcept nogil:
     """Bits [s, s + k) of ``a`` as an integer; 1 <= k <= 32 and s + k <= 128."""
@@ -69,11 +80,22 @@ cdef class PrefixTable:
     """
 
     def __cinit__(self):
-        self._m = 0
+        self._m = 1
+        self._key = _EMPTY_KEY
+        self._val = _EMPTY_VAL
+        self._idx = _EMPTY_IDX
+        self._shift = 0
+        self._bits = 0
+        self.prefixes = ()
+        self.values = ()
 
     def __init__(self, prefixes, values=None):
         cdef list pfx = []
         cdef Py_ssize_t i
+        if self._arrays is not None:
+            # GIL-free readers may hold the arrays behind _key/_val/_idx: never swap them
+            raise TypeError("PrefixTable is immutable: __init__ cannot run a second time; "
+                            "build a new table")
         for i, p in enumerate(prefixes):
             try:
                 pfx.append(parse_prefix(p))
@@ -269,30 +291,43 @@ cdef class PrefixTable:
                     best = (p, plen)
         return (_prefix_text(best[0], best[1]), v) if best else (None, v)
 
-    @cython.boundscheck(False)
-    def lookup_many(self, const uint8_t[:, ::1] addresses, out=None):
+    def lookup_many(self, addresses, out=None):
         """Longest-prefix match for each row of an ``(N, 16)`` uint8 array.
 
-        Returns an int64 array (or fills ``out``): the matching prefix's value, -1 where
-        no prefix matches.  Runs without the GIL.
+        ``addresses`` is a C-contiguous ``(N, 16)`` uint8 array (network order, IPv4 as
+        IPv4-mapped).  Returns an int64 array (or fills ``out``, a writable C-contiguous
+        ``(N,)`` int64 array): the matching prefix's value, -1 where no prefix matches.
+        Runs without the GIL.
         """
-        if addresses.shape[1] != 16:
-            raise ValueError(f"expected an (N, 16) uint8 array, got shape "
-                             f"({addresses.shape[0]}, {addresses.shape[1]})")
+        if not isinstance(addresses, np.ndarray):
+            try:                               # any (N, 16) buffer, as before
+                addresses = np.asarray(memoryview(addresses))
+            except TypeError:
+                pass
+        if not isinstance(addresses, np.ndarray) or addresses.dtype != np.uint8 \
+                or addresses.ndim != 2 or addresses.shape[1] != 16 \
+                or not addresses.flags.c_contiguous:
+            raise ValueError(f"addresses: expected a C-contiguous (N, 16) uint8 array, got "
+                             f"{getattr(addresses, 'dtype', type(addresses).__name__)} shape "
+                             f"{getattr(addresses, 'shape', '?')}")
         cdef Py_ssize_t i, n = addresses.shape[0]
         if out is None:
             out = np.empty(n, dtype=np.int64)
-        cdef int64_t[::1] o = out
-        if o.shape[0] != n:
-            raise ValueError(f"out: expected {n} elements, got {o.shape[0]}")
+        elif not (isinstance(out, np.ndarray) and out.dtype == np.int64 and out.ndim == 1
+                  and out.shape[0] == n and out.flags.c_contiguous and out.flags.writeable):
+            raise ValueError(f"out: expected a writable C-contiguous int64 array of length "
+                             f"{n}, got {getattr(out, 'dtype', type(out).__name__)} shape "
+                             f"{getattr(out, 'shape', '?')}")
         if n == 0:
             return out
+        cdef const uint8_t *rows = <const uint8_t *>cnp.PyArray_DATA(addresses)
+        cdef int64_t *o = <int64_t *>cnp.PyArray_DATA(out)
         cdef Py_ssize_t step
         with nogil:
             i = 0
             while i < n:
                 step = n - i if n - i < 32 else 32
-                self.lookup_block(&addresses[i, 0], step, &o[i])
+                self.lookup_block(rows + 16 * i, step, o + i)
                 i += step
         return out
 

@@ -171,6 +171,48 @@ cdef class CompiledPolicy:
     cdef readonly tuple scope4_rows       # ((addr32, mask32, scope), ...)
 
 
+# ------------------------------------------------------------------ rule 4, one place
+# "Prefer home addresses" (RFC 6724 section 6 rule 4, the same wording as section 5
+# rule 4 for sources).  ``sk_home_rank`` orders the flags: glibc home=1 else 0; rfc6724
+# home+care-of=3, home-only=2, neither=1, care-of-only=0.  ``sk_rule4`` is the pairwise
+# rule on those ranks: glibc compares them; RFC 6724 lets home+care-of beat any other and
+# home-only beat care-of-only, while a plain address ties with both (so the rank is a
+# total order extending the rule, and ``sk_home_rank_exact`` says where it is not exact).
+
+cdef inline int sk_home_rank(int flavor, uint32_t flags) noexcept nogil:
+    cdef bint h = (flags & SK_F_HOME) != 0
+    cdef bint c = (flags & SK_F_CAREOF) != 0
+    if flavor == SK_GLIBC:
+        return 1 if h else 0
+    if h and c:
+        return 3
+    if h:
+        return 2
+    if c:
+        return 0
+    return 1
+
+
+cdef inline int sk_rule4(int flavor, uint32_t fa, uint32_t fb) noexcept nogil:
+    """-1 if ``fa``'s source wins rule 4, 1 if ``fb``'s, 0 if rule 4 does not decide."""
+    cdef int ra = sk_home_rank(flavor, fa), rb = sk_home_rank(flavor, fb)
+    if ra == rb:
+        return 0
+    if flavor != SK_GLIBC and ra != 3 and rb != 3 and (ra == 1 or rb == 1):
+        return 0            # a plain address neither beats nor loses to home-only/care-of-only
+    return -1 if ra > rb else 1
+
+
+cdef inline bint sk_home_rank_exact(int flavor, uint32_t flags) noexcept nogil:
+    """False when ordering by ``sk_home_rank`` may differ from ``sk_rule4`` (rfc6724 only:
+    a home-only or care-of-only source, which ties with a plain one pairwise)."""
+    cdef int r
+    if flavor == SK_GLIBC:
+        return True
+    r = sk_home_rank(flavor, flags)
+    return r != 0 and r != 2
+
+
 cdef int32_t sk_precedence(const sk_policy_t *pol, addr128_t a) noexcept nogil
 cdef int32_t sk_label(const sk_policy_t *pol, addr128_t a) noexcept nogil
 cdef int32_t sk_scope(int flavor, const sk_policy_t *pol, addr128_t a) noexcept nogil

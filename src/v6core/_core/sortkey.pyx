@@ -160,18 +160,6 @@ cdef bint musl_skip_sort(const sk_row_t *rows, Py_ssize_t n) noexcept nogil:
     return True
 
 
-cdef inline int _rfc_home_rank(uint32_t f) noexcept nogil:
-    cdef bint h = (f & SK_F_HOME) != 0
-    cdef bint c = (f & SK_F_CAREOF) != 0
-    if h and c:
-        return 3
-    if h:
-        return 2
-    if c:
-        return 0
-    return 1
-
-
 cdef inline uint64_t _wide_assemble(int flavor, uint32_t flags, int32_t dscope,
                                     int32_t sscope, int32_t dlabel, int32_t slabel,
                                     int32_t dprec) noexcept nogil:
@@ -187,11 +175,7 @@ cdef inline uint64_t _wide_assemble(int flavor, uint32_t flags, int32_t dscope,
             key |= (<uint64_t>1) << SK_K_SCOPE_MATCH
         if not (flags & dep):
             key |= (<uint64_t>1) << SK_K_NOT_DEPRECATED
-        if flavor == SK_GLIBC:
-            if flags & SK_F_HOME:
-                key |= (<uint64_t>1) << SK_K_HOME
-        else:
-            key |= (<uint64_t>_rfc_home_rank(flags)) << SK_K_HOME
+        key |= (<uint64_t>sk_home_rank(flavor, flags)) << SK_K_HOME
         if dlabel == slabel:
             key |= (<uint64_t>1) << SK_K_LABEL_MATCH
         if not (flags & SK_F_ENCAP):
@@ -283,22 +267,9 @@ cdef int sk_decide(int flavor, const sk_row_t *a, const sk_row_t *b) noexcept no
         if ra != rb:
             return 3 if ra else -3
         # rule 4
-        if flavor == SK_GLIBC:
-            ra = (fa & SK_F_HOME) != 0
-            rb = (fb & SK_F_HOME) != 0
-            if ra != rb:
-                return -4 if ra else 4
-        else:
-            ra = _rfc_home_rank(fa)
-            rb = _rfc_home_rank(fb)
-            if ra == 3 and rb != 3:
-                return -4
-            if rb == 3 and ra != 3:
-                return 4
-            if ra == 2 and rb == 0:
-                return -4
-            if rb == 2 and ra == 0:
-                return 4
+        ra = sk_rule4(flavor, fa, fb)
+        if ra != 0:
+            return 4 * ra
         # rule 5
         ra = a.dlabel == a.slabel
         rb = b.dlabel == b.slabel
@@ -406,7 +377,8 @@ cdef bytes _pack_scope4(tuple rows):
     cdef sk_scope4_t *p = <sk_scope4_t *><char *>buf
     cdef Py_ssize_t i
     for i, (a, m, s) in enumerate(rows):
-        if not (0 <= a <= 0xffffffff and 0 <= m <= 0xffffffff and 0 <= s <= 0x7fffffff):
+        # scopes are RFC 6724 section 3.1's 4-bit values: the keys hold 15 - scope in 4 bits
+        if not (0 <= a <= 0xffffffff and 0 <= m <= 0xffffffff and 0 <= s <= 15):
             raise ValueError(f"bad scopev4 row {i}: {rows[i]!r}")
         p[i].addr = a & m
         p[i].mask = m
@@ -432,6 +404,9 @@ cdef class CompiledPolicy:
     def __init__(self, precedence_rows, label_rows, scope4_rows=(), int precedence_default=0,
                  int label_default=SK_NO_LABEL):
         cdef bytes pb, lb, sb
+        if self._keep is not None:
+            # the bulk kernels read ``pol`` without the GIL: never swap its arrays
+            raise TypeError("CompiledPolicy is immutable: __init__ cannot run a second time")
         self.precedence_rows = tuple((bytes(p), int(n), int(v)) for p, n, v in precedence_rows)
         self.label_rows = tuple((bytes(p), int(n), int(v)) for p, n, v in label_rows)
         self.scope4_rows = tuple((int(a), int(m), int(s)) for a, m, s in scope4_rows)

@@ -15,7 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "lint", help="report ignored lines, dropped built-in rows, duplicates",
         description="Report, with file:line, every line glibc ignores, every built-in "
         "row a partial table drops, duplicate prefixes, and print the effective table. "
-        "Exit status 1 when a line is ignored, else 0.")
+        "Exit status 1 when a line is ignored (or is one v6core cannot use: a scopev4 "
+        "scope above 15), else 0.")
     lint.add_argument("file", metavar="FILE", nargs="?", default="/etc/gai.conf")
     lint.add_argument("--json", action="store_true", help="print JSON")
     lint.set_defaults(func=run_lint)

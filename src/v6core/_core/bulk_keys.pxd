@@ -1,0 +1,14 @@
+# cython: language_level=3
+"""Bulk sort keys: the C contract (layouts in bulk_keys.pyx's docstring)."""
+
+from libc.stdint cimport uint8_t, uint32_t, uint64_t
+from v6core._core.sortkey cimport sk_policy_t, sk_row_t
+
+cdef enum:
+    # rfc6724/glibc bulk key: sk_wide_key (rules 1-8, bits 20-62), then
+    BULK_K_CPL = 12          # rule 9: the flavour's CommonPrefixLen, 8 bits
+    BULK_POS_LIMIT = 4096    # rule 10: 4095 - position, bits 0-11
+
+cdef uint32_t bulk_musl_key_fast(const uint8_t *dst, const uint8_t *src, unsigned flags,
+                                 unsigned pos) noexcept nogil
+cdef uint64_t bulk_wide_key(int flavor, const sk_policy_t *pol, sk_row_t *row) noexcept nogil
