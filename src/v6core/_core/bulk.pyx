@@ -702,6 +702,9 @@ def _resolve(flavor, policy):
     from v6core._core import sortkey
     from v6core.select import default_policy
     code = sortkey.flavor_code(flavor)
+    if code not in (SK_RFC6724, SK_GLIBC, SK_MUSL):
+        raise ValueError(f"flavor {flavor!r} has no bulk kernel: expected one of "
+                         f"{', '.join(FLAVORS)}")
     table = default_policy(flavor) if policy is None else policy
     compiled = getattr(table, "compiled", None)
     if compiled is None:
