@@ -15,7 +15,7 @@ from v6core import PolicyTable, explain, sort_destinations
 from v6core._core import sortkey
 from v6core.errors import PolicyError, RuntimeSpecError
 from v6core.runtime import happy_eyeballs, parse_runtime
-from v6core.select import _DEFAULT_TABLES
+from v6core.select import default_policy
 
 # Go's TestSortByRFC6724 table: (in, srcs, want, reverse)
 GO_SORT_CASES = [
@@ -47,7 +47,7 @@ def test_go_sort_by_rfc6724_table(case):
     ("127.0.0.1", 35, 4), ("2601:645:8002:a500:986f:1db8:c836:bd65", 40, 1),
     ("::1", 50, 0), ("2002::ab12", 30, 2)])
 def test_go_policy_classify(ip, prec, label):
-    assert _DEFAULT_TABLES["go"].classify(ip) == (prec, label)
+    assert default_policy("go").classify(ip) == (prec, label)
 
 
 @pytest.mark.parametrize("ip,scope", [
@@ -55,7 +55,7 @@ def test_go_policy_classify(ip, prec, label):
     ("ff02::", 2), ("ff05::", 5), ("ff04::", 4), ("ff0e::", 14), ("224.0.0.0", 14),
     ("224.2.2.2", 14)])
 def test_go_classify_scope(ip, scope):
-    assert _DEFAULT_TABLES["go"].compiled("go").scope(ip, "go") == scope
+    assert default_policy("go").compiled("go").scope(ip, "go") == scope
 
 
 @pytest.mark.parametrize("a,b,want", [
@@ -296,3 +296,15 @@ def test_bulk_refuses_go_cleanly():
     d = addr.pack_many(["2001:db8::1", "192.0.2.1"])
     with pytest.raises(ValueError, match="no bulk kernel"):
         bulk.sort_keys(d, d, offsets=np.array([0, 2]), flavor="go")
+
+
+def test_source_rule_5_5_next_hop_prefixes():
+    from v6core import SourceAddress, select_source
+    cands = [SourceAddress("2001:db8:a::5"), SourceAddress("2001:db8:b::5")]
+    # without next-hop information rule 8 decides (longer common prefix with 2001:db8:b::1)
+    assert select_source("2001:db8:b::1", cands).address == "2001:db8:b::5"
+    # the next hop advertised 2001:db8:a::/64: rule 5.5 comes before rule 8
+    got = select_source("2001:db8:b::1", cands, next_hop_prefixes=["2001:db8:a::/64"])
+    assert got.address == "2001:db8:a::5"
+    with pytest.raises(ValueError, match="next-hop prefix 0"):
+        select_source("2001:db8:b::1", cands, next_hop_prefixes=["zzz"])

@@ -32,9 +32,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from v6core._core import addr as _addr
 from v6core._core import sortkey as _sk
 from v6core._core.sortkey import SourceAddress
-from v6core._core import addr as _addr
 from v6core.errors import AddressError, Scope
 from v6core.policy import RFC6724_ROWS, PolicyTable
 from v6core.runtime import Runtime, happy_eyeballs, parse_runtime
@@ -475,7 +475,8 @@ def _as_source(c: Any) -> SourceAddress:
 
 def select_source(destination: Any, candidates: Iterable[Any], *,
                   policy: PolicyTable | None = None, interface: int | None = None,
-                  prefer_temporary: bool = True) -> SourceAddress | None:
+                  prefer_temporary: bool = True,
+                  next_hop_prefixes: Iterable[Any] | None = None) -> SourceAddress | None:
     """Choose Source(destination) from ``candidates`` by RFC 6724 section 5 rules 1-8.
 
     Parameters
@@ -489,13 +490,17 @@ def select_source(destination: Any, candidates: Iterable[Any], *,
         The outgoing interface index for rule 5; rule 5 is skipped when None.
     prefer_temporary : bool
         Rule 7's default (RFC 6724 section 5: temporary addresses preferred).
+    next_hop_prefixes : iterable of prefixes, optional
+        The prefixes the chosen next hop advertised (its RA's PIOs): rule 5.5 prefers a
+        candidate inside one of them (a SHOULD in draft-ietf-6man-rfc6724-update).
+        None skips rule 5.5: Linux does not record which router advertised a prefix,
+        so v6core cannot learn it from the kernel; pass it when you know it.
 
     Returns the chosen SourceAddress, or None when no candidate is of the right family.
-    Rule 5.5 (next-hop prefixes) is not applied.  Ties keep the candidates' order.
+    Ties keep the candidates' order.
     """
-    from v6core._core import addr as _addr
 
-    compiled = (policy or _DEFAULT_TABLES[_sk.RFC6724]).compiled("rfc6724")
+    compiled = (policy or _DEFAULT_TABLES["rfc6724"]).compiled("rfc6724")
     try:
         d_packed = _addr.pack(destination)
     except AddressError as e:
@@ -514,6 +519,15 @@ def select_source(destination: Any, candidates: Iterable[Any], *,
                 _sk.common_prefix_len(p, d_packed, _sk.RFC6724, s.prefixlen))
 
     memo = {id(c): attrs(c) for c in cands}
+    nh: list[tuple[bytes, int]] = []
+    for i, pfx in enumerate(next_hop_prefixes or ()):
+        try:
+            nh.append(_addr.parse_prefix(pfx))
+        except AddressError as e:
+            raise AddressError(f"next-hop prefix {i}: {e}", pfx, i) from None
+
+    def from_next_hop(s: SourceAddress) -> bool:
+        return any(_addr.common_prefix_len(s.packed, p) >= n for p, n in nh)
 
     def better(a: SourceAddress, b: SourceAddress) -> int:
         """-1 if a is preferred, 1 if b, 0 if no rule decides."""
@@ -542,6 +556,11 @@ def select_source(destination: Any, candidates: Iterable[Any], *,
         # rule 5: prefer outgoing interface
         if interface is not None and (a.ifindex == interface) != (b.ifindex == interface):
             return -1 if a.ifindex == interface else 1
+        # rule 5.5: prefer addresses in a prefix advertised by the next hop
+        if nh:
+            na, nb = from_next_hop(a), from_next_hop(b)
+            if na != nb:
+                return -1 if na else 1
         # rule 6: prefer matching label
         if (la == d_label) != (lb == d_label):
             return -1 if la == d_label else 1
