@@ -576,7 +576,7 @@ def test_hostile_arguments_give_a_clean_value_error(kernel, data):
 @given(offsets=int_arrays, n=st.integers(0, 5), max_rows=threads_values)
 def test_hostile_offsets_for_the_helpers(offsets, n, max_rows):
     for call, name in ((lambda: bulk.check_offsets(offsets, n), "offsets"),
-                       (lambda: bulk.positions(offsets), "offsets"),
+                       (lambda: bulk.positions(offsets, n), "offsets"),
                        (lambda: list(bulk.iter_chunks(offsets, 2)), "offsets"),
                        (lambda: list(bulk.iter_chunks([0, 2, 3], max_rows)), "max_rows")):
         try:

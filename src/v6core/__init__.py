@@ -17,6 +17,7 @@ _LAZY = {
     "ParseError": "v6core.errors",
     "PolicyError": "v6core.errors",
     "ConfigError": "v6core.errors",
+    "RuntimeSpecError": "v6core.errors",
     "Scope": "v6core.errors",
     "DropReason": "v6core.errors",
     "PrefixTable": "v6core._core.prefix",
@@ -27,6 +28,8 @@ _LAZY = {
     "explain": "v6core.select",
     "musl_sort_key": "v6core.select",
     "getaddrinfo": "v6core.resolve",
+    "happy_eyeballs": "v6core.runtime",
+    "parse_runtime": "v6core.runtime",
 }
 
 __all__ = ["__version__", *_LAZY]
@@ -53,11 +56,13 @@ if TYPE_CHECKING:
         DropReason,
         ParseError,
         PolicyError,
+        RuntimeSpecError,
         Scope,
         V6CoreError,
     )
     from v6core.policy import PolicyTable
     from v6core.resolve import getaddrinfo
+    from v6core.runtime import happy_eyeballs, parse_runtime
     from v6core.select import (
         SourceAddress,
         explain,

@@ -16,6 +16,7 @@ __all__ = [
     "ParseError",
     "PolicyError",
     "ConfigError",
+    "RuntimeSpecError",
     "Scope",
     "DropReason",
     "XdpError",
@@ -60,6 +61,11 @@ class PolicyError(V6CoreError, ValueError):
         super().__init__(where + message)
         self.path = path
         self.lineno = lineno
+
+
+class RuntimeSpecError(V6CoreError, ValueError):
+    """An unknown runtime (``java``, ``node``, ``go`` ...) or runtime option; the message
+    lists the valid choices."""
 
 
 class ConfigError(V6CoreError, ValueError):

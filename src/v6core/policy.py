@@ -32,6 +32,10 @@ __all__ = [
     "GaiConf",
     "parse_gai_conf",
     "RFC6724_ROWS",
+    "RFC6724_UPDATE_ROWS",
+    "KNOWN_LOCAL_PRECEDENCE",
+    "KNOWN_LOCAL_LABEL",
+    "known_local_prefixes",
     "MUSL_ROWS",
     "GLIBC_LABELS",
     "GLIBC_PRECEDENCE",
@@ -44,6 +48,9 @@ MUSL_ROWS = _tables.MUSL_ROWS
 GLIBC_LABELS = _tables.GLIBC_LABELS
 GLIBC_PRECEDENCE = _tables.GLIBC_PRECEDENCE
 GLIBC_SCOPEV4 = _tables.GLIBC_SCOPEV4
+RFC6724_UPDATE_ROWS = _tables.RFC6724_UPDATE_ROWS
+KNOWN_LOCAL_PRECEDENCE = _tables.KNOWN_LOCAL_PRECEDENCE
+KNOWN_LOCAL_LABEL = _tables.KNOWN_LOCAL_LABEL
 
 _INT_MAX = 0x7FFFFFFF
 # RFC 6724 section 3.1 scopes are the 4-bit multicast scope field; the bulk key holds
@@ -156,6 +163,7 @@ class PolicyTable:
         self.scopev4_rows: tuple[tuple[int, int, int], ...] | None = scope4
         self.name = name
         self.diagnostics: tuple[Diagnostic, ...] = ()
+        self.known_local: tuple[str, ...] = ()     # inserted known-local ULA /48s
         self._compiled: dict[int | str, Any] = {}
 
     @classmethod
@@ -170,6 +178,31 @@ class PolicyTable:
     def rfc6724(cls) -> PolicyTable:
         """The RFC 6724 section 2.1 default table."""
         return cls._from_lists(*_tables.builtin_lists("rfc6724"), "rfc6724")
+
+    @classmethod
+    def rfc6724_update(cls, known_local: Iterable[Any] = ()) -> PolicyTable:
+        """draft-ietf-6man-rfc6724-update's default table, plus a ``/48`` row
+        (precedence 45, label 14) for each known-local ULA in ``known_local``
+        (addresses or prefixes inside fd00::/8; see :func:`known_local_prefixes`)."""
+        return cls(RFC6724_UPDATE_ROWS, name="rfc6724-update").with_known_local(known_local)
+
+    def with_known_local(self, known_local: Iterable[Any]) -> PolicyTable:
+        """This table with the draft's known-local rows inserted: one ``/48`` per
+        distinct /48 of ``known_local`` (precedence 45, label 14), matched before every
+        shorter row.  A /48 the table already has keeps its own row.  The result lists
+        the inserted prefixes in ``known_local``."""
+        extra = known_local_prefixes(known_local)
+        have = {(p, n) for p, n, _ in self.precedence_rows + self.label_rows}
+        extra = tuple(x for x in extra if x not in have)
+        if not extra:
+            return self
+        prec = tuple(sorted(self.precedence_rows + tuple(
+            (p, n, KNOWN_LOCAL_PRECEDENCE) for p, n in extra), key=lambda r: -r[1]))
+        labels = tuple(sorted(self.label_rows + tuple(
+            (p, n, KNOWN_LOCAL_LABEL) for p, n in extra), key=lambda r: -r[1]))
+        t = PolicyTable._from_lists(prec, labels, self.scopev4_rows, self.name)
+        t.known_local = self.known_local + tuple(_fmt_prefix(p, n) for p, n in extra)
+        return t
 
     @classmethod
     def musl(cls) -> PolicyTable:
@@ -224,7 +257,9 @@ class PolicyTable:
             return c
         from v6core._core import sortkey
 
-        code = flavor if isinstance(flavor, int) else sortkey.flavor_code(flavor)
+        # the update changes the table only: its rules are RFC 6724's
+        name = "rfc6724" if flavor == "rfc6724-update" else flavor
+        code = name if isinstance(name, int) else sortkey.flavor_code(name)
         c = self._compiled.get(code)
         if c is None:
             scope4: tuple = ()
@@ -267,6 +302,10 @@ class PolicyTable:
         for prefix, prec, label in self.rows:
             lines.append(f"{prefix:<24} {'-' if prec is None else prec:>10} "
                          f"{'-' if label is None else label:>6}")
+        if self.known_local:
+            lines.append("")
+            lines.append("known-local ULA rows inserted (draft-ietf-6man-rfc6724-update "
+                         "section 3.1): " + ", ".join(self.known_local))
         if self.scopev4_rows is not None:
             lines.append("")
             lines.append(f"{'scopev4':<24} {'Scope':>10}")
@@ -287,6 +326,39 @@ class PolicyTable:
                 and self.scopev4_rows == other.scopev4_rows)
 
     __hash__ = None  # type: ignore[assignment]
+
+
+_ULA_8 = bytes([0xFD])
+
+
+def known_local_prefixes(items: Iterable[Any]) -> tuple[tuple[bytes, int], ...]:
+    """The distinct known-local ULA ``/48`` prefixes (packed, 48) of ``items``.
+
+    Each item is an address (a host's own address, e.g. ``fd12:3456:789a::5``) or a
+    prefix of length 48 or more (e.g. an RA's PIO or RIO, ``fd12:3456:789a:1::/64``),
+    inside fd00::/8 (draft-ietf-6man-rfc6724-update section 5.3); its /48 is known-local.
+    Anything else raises :class:`PolicyError` naming the item and its position.
+    """
+    from v6core._core.addr import pack, parse_prefix
+
+    out: dict[tuple[bytes, int], None] = {}
+    for i, item in enumerate(items):
+        text = item.address if hasattr(item, "address") else item
+        try:
+            if isinstance(text, str) and "/" in text:
+                packed, plen = parse_prefix(text)
+                if plen < 48:
+                    raise PolicyError(f"known-local prefix {i} ({text}): /{plen} is shorter "
+                                      "than the /48 a known-local ULA row covers")
+            else:
+                packed = pack(text)
+        except AddressError as e:
+            raise PolicyError(f"known-local prefix {i} ({text!r}): {e}") from None
+        if packed[:1] != _ULA_8:
+            raise PolicyError(f"known-local prefix {i} ({text}): not inside fd00::/8 "
+                              "(only locally assigned ULAs can be known-local)")
+        out[(_mask16(packed, 48), 48)] = None
+    return tuple(out)
 
 
 def _scopev4_rows(rows: Iterable[tuple[str, int, int]] | None) -> tuple | None:

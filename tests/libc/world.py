@@ -94,8 +94,13 @@ def missing_tools() -> str | None:
 
 
 def run_world(world: World, probes: dict[str, Path], tmp: Path,
-              timeout: float = 30.0) -> dict:
-    """Build ``world`` in fresh namespaces; return ``{name: {...}}`` (see inner.py)."""
+              timeout: float = 30.0, inner: Path | None = None,
+              extra: dict | None = None) -> dict:
+    """Build ``world`` in fresh namespaces; return ``{name: {...}}`` (see inner.py).
+
+    ``inner`` replaces inner.py (tests/runtimes/ runs its own); ``extra`` is merged into
+    the spec it reads.
+    """
     tmp.mkdir(parents=True, exist_ok=True)
     files = {
         "hosts": world.hosts(),
@@ -108,7 +113,7 @@ def run_world(world: World, probes: dict[str, Path], tmp: Path,
     for fname, text in files.items():
         (tmp / fname).write_text(text)
     spec = {"names": world.names, "probes": {k: str(v) for k, v in probes.items()},
-            "gai_conf": world.gai_conf is not None}
+            "gai_conf": world.gai_conf is not None, **(extra or {})}
     (tmp / "spec.json").write_text(json.dumps(spec))
     q = shlex.quote
     lines = [
@@ -125,7 +130,7 @@ def run_world(world: World, probes: dict[str, Path], tmp: Path,
         lines.append(f"cat {q(str(tmp / fname))} > /etc/{fname}")
     lines += world.setup_commands()
     lines.append(f"exec {q(os.environ.get('V6CORE_PYTHON', PYTHON))} "
-                 f"{q(str(HERE / 'inner.py'))} {q(str(tmp / 'spec.json'))}")
+                 f"{q(str(inner or HERE / 'inner.py'))} {q(str(tmp / 'spec.json'))}")
     (tmp / "world.sh").write_text("\n".join(lines) + "\n")
     env = dict(os.environ, PYTHONPATH=str(SRC))
     env.pop("V6CORE_GAI_CONF", None)

@@ -39,8 +39,8 @@ from v6core._core.sortkey cimport (
 from v6core._core.bulk_common cimport bulk_nrows, bulk_rows_arg
 
 from v6core._core.bulk_common import (
-    PLEN_UNKNOWN, as_rows, check_offsets, iter_chunks, offsets_from_groups, positions,
-    pool_map, split_rows, threads_for,
+    BULK_FLAVORS, PLEN_UNKNOWN, as_rows, check_offsets, iter_chunks, offsets_from_groups,
+    positions, pool_map, split_rows, threads_for,
 )
 from v6core._core.bulk_keys import POS_LIMIT, musl_keys, sort_keys
 from v6core._core.bulk_order import (
@@ -65,7 +65,7 @@ FLAG_CARE_OF = SK_F_CAREOF
 FLAG_TEMPORARY = SK_F_TEMPORARY
 FLAG_ENCAPSULATED = SK_F_ENCAP
 FLAG_OPTIMISTIC = SK_F_OPTIMISTIC
-FLAVORS = ("rfc6724", "glibc", "musl")
+FLAVORS = BULK_FLAVORS
 MAXADDRS = MUSL_MAXADDRS
 
 

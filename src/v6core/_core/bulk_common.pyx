@@ -124,9 +124,11 @@ def check_offsets(offsets, n=None):
     return offsets
 
 
-def positions(offsets):
-    """Each row's position inside its group (uint32): rule 10's "order received"."""
-    offsets = check_offsets(offsets)
+def positions(offsets, n=None):
+    """Each row's position inside its group (uint32): rule 10's "order received".
+    ``n``, the row count, is checked against ``offsets[-1]`` when given (None: the offsets
+    alone say how many rows, and so how large the result is)."""
+    offsets = check_offsets(offsets, n)
     n = int(offsets[-1])
     sizes = np.diff(offsets)
     return (np.arange(n, dtype=np.int64) - np.repeat(offsets[:-1], sizes)).astype(np.uint32)
@@ -249,11 +251,17 @@ def split_groups(offsets, int parts):
 
 # ------------------------------------------------------------------ policies
 
+BULK_FLAVORS = ("rfc6724", "glibc", "musl")
+
+
 def resolve_policy(flavor, policy):
     """``(code, CompiledPolicy, musl_fast)`` for a flavour name and optional PolicyTable
     (anything with ``compiled(flavor)``); the defaults are ``v6core._core.tables``'.
     ``musl_fast``: the table is musl's own, which the branch-free musl kernel encodes."""
-    code = _sortkey.flavor_code(flavor)
+    code = _sortkey.flavor_code(flavor)      # an unknown name: "unknown flavor"
+    if flavor not in BULK_FLAVORS:
+        raise ValueError(f"flavor {flavor!r} has no bulk kernel: expected one of "
+                         f"{', '.join(BULK_FLAVORS)}")
     if policy is None:
         cp = _tables.default_compiled(flavor)
     else:

@@ -259,7 +259,7 @@ def musl_keys(dst, src, flags=None, pos=None, *, offsets=None, out=None, threads
             raise ValueError("pos: give pos (each row's position in its answer) or offsets")
         offsets = check_offsets(offsets, n)
         _check_musl_groups(offsets)
-        pos = positions(offsets).astype(np.uint8)
+        pos = positions(offsets, n).astype(np.uint8)
     p = bulk_u8_arg(pos, "pos", n)
     if int(pos.max()) >= MUSL_MAXADDRS:
         r = int(np.argmax(pos >= MUSL_MAXADDRS))

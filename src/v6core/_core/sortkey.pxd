@@ -44,6 +44,14 @@ SK_MUSL (musl 1.2.x src/network/lookup_name.c)
     IPv4-mapped forms.  No sort at all for fewer than two results or all-IPv4 results
     (``musl_skip_sort``); at most ``MUSL_MAXADDRS`` results.
 
+SK_GO (Go 1.19 src/net/addrselect.go, sortByRFC6724; the pure-Go resolver)
+    The RFC 6724 table and scopes, with: no rules 3, 4 or 7 (source flags are ignored);
+    when neither destination has a source the two are "equal" at rule 1 (rules 6 and 8
+    are not consulted); rule 9 only when both destinations are IPv6, over the first 64
+    bits whatever the source's prefix length; no rule 10: "equal" pairs are left to
+    Go's ``sort.Stable`` (insertion sort in blocks of 20, then SymMerge), which matters
+    because the comparison is not transitive once IPv4 and IPv6 tie on rules 1-8.
+
 musl key (``musl_key``), bit for bit as lookup_name.c builds it::
 
     bit 30      DAS_USABLE         connect() succeeded (a source exists)
@@ -83,6 +91,7 @@ cdef enum:
     SK_RFC6724 = 0
     SK_GLIBC = 1
     SK_MUSL = 2
+    SK_GO = 3
 
 # source flags (sk_row_t.flags)
 cdef enum:

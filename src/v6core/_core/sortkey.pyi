@@ -5,10 +5,11 @@ from typing import Any
 
 from v6core._core.addr import AddressLike
 
-FLAVORS: tuple[str, str, str]
+FLAVORS: tuple[str, ...]
 RFC6724: int
 GLIBC: int
 MUSL: int
+GO: int
 MAXADDRS: int
 NO_LABEL: int
 F_DEPRECATED: int

@@ -1,5 +1,5 @@
 # cython: language_level=3
-"""Destination ordering keys and sorts for RFC 6724, glibc 2.36 and musl 1.2.x.
+"""Destination ordering keys and sorts for RFC 6724, glibc 2.36, musl 1.2.x and Go 1.19.
 
 See ``sortkey.pxd`` for the exact rule set of each flavour and the key layouts.  This
 module is arithmetic only: no I/O, no policy files.  Addresses are ``addr128_t``
@@ -17,11 +17,12 @@ from v6core._core.types cimport (
 from v6core._core.addr cimport addr_from_object, addr_to_str
 from v6core.errors import AddressError
 
-cdef object _FLAVORS = {"rfc6724": SK_RFC6724, "glibc": SK_GLIBC, "musl": SK_MUSL}
-FLAVORS = ("rfc6724", "glibc", "musl")
+cdef object _FLAVORS = {"rfc6724": SK_RFC6724, "glibc": SK_GLIBC, "musl": SK_MUSL, "go": SK_GO}
+FLAVORS = ("rfc6724", "glibc", "musl", "go")
 RFC6724 = SK_RFC6724
 GLIBC = SK_GLIBC
 MUSL = SK_MUSL
+GO = SK_GO
 MAXADDRS = MUSL_MAXADDRS
 NO_LABEL = SK_NO_LABEL
 F_DEPRECATED = SK_F_DEPRECATED
@@ -33,12 +34,12 @@ F_OPTIMISTIC = SK_F_OPTIMISTIC
 
 
 def flavor_code(flavor) -> int:
-    """The integer code of a flavour name ("rfc6724", "glibc" or "musl")."""
+    """The integer code of a flavour name ("rfc6724", "glibc", "musl" or "go")."""
     try:
         return _FLAVORS[flavor]
     except (KeyError, TypeError):
-        raise ValueError(f"unknown flavor {flavor!r}: expected one of rfc6724, glibc, musl") \
-            from None
+        raise ValueError(f"unknown flavor {flavor!r}: expected one of "
+                         f"{', '.join(FLAVORS)}") from None
 
 
 # ------------------------------------------------------------------ policy lookups
@@ -112,6 +113,8 @@ cdef int32_t sk_cpl(int flavor, addr128_t src, addr128_t dst, int32_t src_plen) 
     n = addr_common_len(src, dst)
     if flavor == SK_GLIBC:
         return n
+    if flavor == SK_GO:
+        return n if n < 64 else 64      # Go: the first 64 bits, whatever the source's length
     if src_plen < 0:
         return n if n < 64 else 64
     return n if n < src_plen else src_plen
@@ -199,6 +202,8 @@ cdef uint64_t sk_wide_key(int flavor, const sk_policy_t *pol, addr128_t dst, add
 cdef void sk_fill_row(int flavor, const sk_policy_t *pol, sk_row_t *row) noexcept nogil:
     """Compute the derived fields of ``row`` from its inputs."""
     cdef bint usable = (row.flags & SK_F_USABLE) != 0
+    if flavor == SK_GO:
+        row.flags &= SK_F_USABLE        # Go knows no source flags (no rules 3, 4, 7)
     row.dprec = sk_precedence(pol, row.dst)
     row.dlabel = sk_label(pol, row.dst)
     row.dscope = sk_scope(flavor, pol, row.dst)
@@ -252,6 +257,8 @@ cdef int sk_decide(int flavor, const sk_row_t *a, const sk_row_t *b) noexcept no
     # rule 1
     if ua != ub:
         return -1 if ua else 1
+    if flavor == SK_GO and not ua:
+        return 0                        # Go: two unusable destinations are "equal"
     if ua:
         # rule 2
         ra = a.dscope == a.sscope
@@ -289,8 +296,10 @@ cdef int sk_decide(int flavor, const sk_row_t *a, const sk_row_t *b) noexcept no
         return -8 if a.dscope < b.dscope else 8
     # rule 9
     if ua and addr_is_v4mapped(a.dst) == addr_is_v4mapped(b.dst):
-        if a.cpl != b.cpl:
+        if a.cpl != b.cpl and not (flavor == SK_GO and addr_is_v4mapped(a.dst)):
             return -9 if a.cpl > b.cpl else 9
+    if flavor == SK_GO:
+        return 0                        # Go has no rule 10: sort.Stable keeps the order
     # rule 10
     if a.index != b.index:
         return -10 if a.index < b.index else 10
@@ -329,6 +338,118 @@ cdef void _msort(int flavor, const sk_row_t *rows, uint32_t *b, Py_ssize_t n,
         b[i] = tmp[i]
 
 
+cdef inline bint _go_less(const sk_row_t *rows, const uint32_t *o, Py_ssize_t i,
+                          Py_ssize_t j) noexcept nogil:
+    return sk_decide(SK_GO, &rows[o[i]], &rows[o[j]]) < 0
+
+
+cdef inline void _go_swap(uint32_t *o, Py_ssize_t i, Py_ssize_t j) noexcept nogil:
+    cdef uint32_t t = o[i]
+    o[i] = o[j]
+    o[j] = t
+
+
+cdef void _go_insertion(const sk_row_t *rows, uint32_t *o, Py_ssize_t a,
+                        Py_ssize_t b) noexcept nogil:
+    cdef Py_ssize_t i, j
+    for i in range(a + 1, b):
+        j = i
+        while j > a and _go_less(rows, o, j, j - 1):
+            _go_swap(o, j, j - 1)
+            j -= 1
+
+
+cdef void _go_rotate(uint32_t *o, Py_ssize_t a, Py_ssize_t m, Py_ssize_t b) noexcept nogil:
+    # o[a:m] and o[m:b] change places (any rotation gives the same permutation)
+    cdef Py_ssize_t i = m - a, j = b - m, k
+    while i != j:
+        if i > j:
+            for k in range(j):
+                _go_swap(o, m - i + k, m + k)
+            i -= j
+        else:
+            for k in range(i):
+                _go_swap(o, m - i + k, m + j - i + k)
+            j -= i
+    for k in range(i):
+        _go_swap(o, m - i + k, m + k)
+
+
+cdef void _go_symmerge(const sk_row_t *rows, uint32_t *o, Py_ssize_t a, Py_ssize_t m,
+                       Py_ssize_t b) noexcept nogil:
+    # Go's sort.symMerge (Kim and Kutzner's SymMerge), comparison for comparison
+    cdef Py_ssize_t i, j, h, k, mid, n, start, r, p, c, end
+    if m - a == 1:
+        i = m
+        j = b
+        while i < j:
+            h = (i + j) >> 1
+            if _go_less(rows, o, h, a):
+                i = h + 1
+            else:
+                j = h
+        for k in range(a, i - 1):
+            _go_swap(o, k, k + 1)
+        return
+    if b - m == 1:
+        i = a
+        j = m
+        while i < j:
+            h = (i + j) >> 1
+            if not _go_less(rows, o, m, h):
+                i = h + 1
+            else:
+                j = h
+        k = m
+        while k > i:
+            _go_swap(o, k, k - 1)
+            k -= 1
+        return
+    mid = (a + b) >> 1
+    n = mid + m
+    if m > mid:
+        start = n - b
+        r = mid
+    else:
+        start = a
+        r = m
+    p = n - 1
+    while start < r:
+        c = (start + r) >> 1
+        if not _go_less(rows, o, p - c, c):
+            start = c + 1
+        else:
+            r = c
+    end = n - start
+    if start < m < end:
+        _go_rotate(o, start, m, end)
+    if a < start < mid:
+        _go_symmerge(rows, o, a, start, mid)
+    if mid < end < b:
+        _go_symmerge(rows, o, mid, end, b)
+
+
+cdef void _go_stable(const sk_row_t *rows, uint32_t *o, Py_ssize_t n) noexcept nogil:
+    # Go 1.19 sort.Stable: insertion sort over blocks of 20, then SymMerge rounds
+    cdef Py_ssize_t block = 20, a = 0, b = 20, m
+    while b <= n:
+        _go_insertion(rows, o, a, b)
+        a = b
+        b += block
+    _go_insertion(rows, o, a, n)
+    while block < n:
+        a = 0
+        b = 2 * block
+        while b <= n:
+            _go_symmerge(rows, o, a, a + block, b)
+            a = b
+            b += 2 * block
+        m = a + block
+        if m < n:
+            _go_symmerge(rows, o, a, m, n)
+        block *= 2
+
+
 cdef void sk_sort(int flavor, const sk_row_t *rows, Py_ssize_t n, uint32_t *order,
                   uint32_t *tmp) noexcept nogil:
     """Write into ``order[0:n]`` the row indexes in the flavour's order.
@@ -351,6 +472,9 @@ cdef void sk_sort(int flavor, const sk_row_t *rows, Py_ssize_t n, uint32_t *orde
                 order[j] = order[j - 1]
                 j -= 1
             order[j] = t
+        return
+    if flavor == SK_GO:
+        _go_stable(rows, order, n)
         return
     _msort(flavor, rows, order, n, tmp)
 
@@ -665,7 +789,7 @@ def sort_destinations(destinations, sources, int flavor, CompiledPolicy policy) 
     cdef sk_row_t *rows = stack_rows
     cdef uint32_t *order = stack_order
     cdef list out
-    if flavor < 0 or flavor > 2:
+    if flavor < 0 or flavor > SK_GO:
         raise ValueError(f"bad flavor code {flavor}")
     if flavor == SK_MUSL and n > MUSL_MAXADDRS:
         raise ValueError(f"musl returns at most {MUSL_MAXADDRS} addresses; got {n}")
@@ -702,7 +826,7 @@ def analyze(destinations, sources, int flavor, CompiledPolicy policy) -> tuple:
     cdef Py_ssize_t i, n = len(dests)
     cdef sk_row_t *rows
     cdef uint32_t *order
-    if flavor < 0 or flavor > 2:
+    if flavor < 0 or flavor > SK_GO:
         raise ValueError(f"bad flavor code {flavor}")
     if flavor == SK_MUSL and n > MUSL_MAXADDRS:
         raise ValueError(f"musl returns at most {MUSL_MAXADDRS} addresses; got {n}")

@@ -22,6 +22,7 @@ ctypedef struct srcsel_cand_t:
     int32_t plen             # -1 unknown (IPv4 as an IPv4 length)
     uint32_t ifindex         # SK_NO_IFINDEX unknown
     bint v4
+    bint next_hop            # inside a prefix the next hop advertised (rule 5.5)
 
 
 cdef inline int srcsel_cmp(const srcsel_cand_t *a, int32_t ca, const srcsel_cand_t *b,
@@ -30,7 +31,9 @@ cdef inline int srcsel_cmp(const srcsel_cand_t *a, int32_t ca, const srcsel_cand
     """RFC 6724 section 5 rules 1-8 for candidates ``a`` and ``b`` of destination ``d``:
     -1 if ``a`` is preferred, 1 if ``b``, 0 if no rule decides.  ``ca``/``cb`` are their
     CommonPrefixLen with ``d``; rule 5 (outgoing interface) applies only when
-    ``interface`` is not ``SK_NO_IFINDEX``; rule 5.5 (next hops) is not applied."""
+    ``interface`` is not ``SK_NO_IFINDEX``; rule 5.5 (prefer addresses in a prefix
+    advertised by the next hop, draft-ietf-6man-rfc6724-update) decides only where the
+    caller marked candidates ``next_hop`` (the bulk path knows no next hops)."""
     cdef bint ea = addr_eq(a.a, d), eb = addr_eq(b.a, d)
     cdef int r
     if ea != eb:                                    # rule 1: prefer the same address
@@ -51,6 +54,8 @@ cdef inline int srcsel_cmp(const srcsel_cand_t *a, int32_t ca, const srcsel_cand
         eb = b.ifindex == interface
         if ea != eb:
             return -1 if ea else 1
+    if a.next_hop != b.next_hop:                    # rule 5.5: prefer the next hop's
+        return -1 if a.next_hop else 1
     ea = a.label == dlabel                          # rule 6: prefer matching label
     eb = b.label == dlabel
     if ea != eb:

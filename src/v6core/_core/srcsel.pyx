@@ -25,6 +25,7 @@ cdef void srcsel_fill(const sk_policy_t *pol, srcsel_cand_t *c, addr128_t a, uin
     c.flags = flags & ~(<uint32_t>SK_F_USABLE)
     c.plen = plen
     c.ifindex = ifindex
+    c.next_hop = False
 
 
 cdef Py_ssize_t srcsel_pick(const sk_policy_t *pol, addr128_t d, const srcsel_cand_t *cands,
@@ -56,11 +57,13 @@ cdef Py_ssize_t srcsel_pick(const sk_policy_t *pol, addr128_t d, const srcsel_ca
 
 
 def select_index(destination, list candidates, CompiledPolicy policy, interface=None,
-                 bint prefer_temporary=True) -> int:
+                 bint prefer_temporary=True, next_hop=None) -> int:
     """The index in ``candidates`` (a list of SourceAddress) of Source(destination) by
     RFC 6724 section 5 rules 1-8, or -1 when no candidate is of its family.
 
     ``interface`` (the outgoing interface index, for rule 5) is None to skip rule 5.
+    ``next_hop`` (one truth value per candidate: inside a prefix the next hop
+    advertised) is None to skip rule 5.5.
     """
     cdef addr128_t d
     cdef Py_ssize_t i, n = len(candidates)
@@ -77,6 +80,8 @@ def select_index(destination, list candidates, CompiledPolicy policy, interface=
         if not isinstance(candidates[i], SourceAddress):
             raise TypeError(f"candidates[{i}]: expected a SourceAddress, not "
                             f"{type(candidates[i]).__name__}")
+    if next_hop is not None and len(next_hop) != n:
+        raise ValueError(f"next_hop: {len(next_hop)} values for {n} candidates")
     addr_from_object(destination, &d)
     if n == 0:
         return -1
@@ -87,6 +92,8 @@ def select_index(destination, list candidates, CompiledPolicy policy, interface=
         for i in range(n):
             s = <SourceAddress>candidates[i]
             srcsel_fill(&policy.pol, &cands[i], s._a, s._flags, s._plen, s._ifindex)
+            if next_hop is not None:
+                cands[i].next_hop = bool(next_hop[i])
         return srcsel_pick(&policy.pol, d, cands, 0, n, itf, prefer_temporary)
     finally:
         PyMem_Free(cands)

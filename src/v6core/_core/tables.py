@@ -14,7 +14,8 @@ import socket
 from v6core._core.addr import parse_prefix
 
 __all__ = [
-    "RFC6724_ROWS", "MUSL_ROWS", "GLIBC_LABELS", "GLIBC_PRECEDENCE", "GLIBC_SCOPEV4",
+    "RFC6724_ROWS", "RFC6724_UPDATE_ROWS", "KNOWN_LOCAL_PRECEDENCE", "KNOWN_LOCAL_LABEL",
+    "MUSL_ROWS", "GLIBC_LABELS", "GLIBC_PRECEDENCE", "GLIBC_SCOPEV4",
     "match_order", "scope4_row", "builtin_lists", "default_compiled",
 ]
 
@@ -30,6 +31,22 @@ RFC6724_ROWS: tuple[tuple[str, int, int], ...] = (
     ("fec0::/10", 1, 11),
     ("3ffe::/16", 1, 12),
 )
+
+# draft-ietf-6man-rfc6724-update-21 section 3.1: ULAs above IPv4, 6to4 demoted
+RFC6724_UPDATE_ROWS: tuple[tuple[str, int, int], ...] = (
+    ("::1/128", 50, 0),
+    ("::/0", 40, 1),
+    ("::ffff:0:0/96", 20, 4),
+    ("2002::/16", 5, 2),
+    ("2001::/32", 5, 5),
+    ("fc00::/7", 30, 13),
+    ("::/96", 1, 3),
+    ("fec0::/10", 1, 11),
+    ("3ffe::/16", 1, 12),
+)
+# the draft's row for each known-local ULA /48 (section 3.1; learned as in section 5.3)
+KNOWN_LOCAL_PRECEDENCE = 45
+KNOWN_LOCAL_LABEL = 14
 
 # musl 1.2.x src/network/lookup_name.c defpolicy[]: RFC 6724 without ::/96, fec0::/10
 # and 3ffe::/16 (compiled out with #if 0)
@@ -97,14 +114,16 @@ def scope4_row(net: str, plen: int, scope: int) -> tuple[int, int, int]:
 
 def builtin_lists(name: str) -> tuple[tuple, tuple, tuple | None]:
     """``(precedence_rows, label_rows, scope4_rows or None)`` of a built-in table
-    ("rfc6724", "glibc" or "musl"), rows ``(prefix16, plen, value)`` in match order."""
+    ("rfc6724", "rfc6724-update", "glibc" or "musl"), rows ``(prefix16, plen, value)`` in match order."""
     if name == "glibc":
         prec = tuple((*parse_prefix(p), v) for p, v in GLIBC_PRECEDENCE)
         labels = tuple((*parse_prefix(p), v) for p, v in GLIBC_LABELS)
         return prec, labels, tuple(scope4_row(*r) for r in GLIBC_SCOPEV4)
-    rows = {"rfc6724": RFC6724_ROWS, "musl": MUSL_ROWS}.get(name)
+    rows = {"rfc6724": RFC6724_ROWS, "rfc6724-update": RFC6724_UPDATE_ROWS,
+            "musl": MUSL_ROWS}.get(name)
     if rows is None:
-        raise ValueError(f"unknown built-in table {name!r}: expected rfc6724, glibc or musl")
+        raise ValueError(f"unknown built-in table {name!r}: expected rfc6724, "
+                         "rfc6724-update, glibc or musl")
     ordered = match_order([(*parse_prefix(p), pr, lb) for p, pr, lb in rows])
     return (tuple((p, n, pr) for p, n, pr, _ in ordered),
             tuple((p, n, lb) for p, n, _, lb in ordered), None)

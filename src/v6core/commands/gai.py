@@ -23,6 +23,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     show = gsub.add_parser("show", help="print the effective policy table")
     show.add_argument("file", metavar="FILE", nargs="?", default=None,
                       help="a gai.conf (default: glibc's built-in tables)")
+    show.add_argument("--update", action="store_true",
+                      help="show draft-ietf-6man-rfc6724-update's table instead, with a "
+                           "known-local row for each /48 of the kernel's fd00::/8 addresses")
+    show.add_argument("--known-local", action="append", default=[], metavar="ULA",
+                      help="with --update: another known-local address or prefix")
+    show.add_argument("--no-known-local", action="store_true",
+                      help="with --update: insert no known-local rows")
     show.set_defaults(func=run_show)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
@@ -66,6 +73,15 @@ def run_show(args: argparse.Namespace) -> int:
 
     from v6core.policy import PolicyTable
 
+    if args.update:
+        from v6core.resolve import host_addresses
+
+        items: list = []
+        if not args.no_known_local:
+            items = [a.address for a in host_addresses() if a.packed[:1] == b"\xfd"]
+            items += args.known_local
+        print(PolicyTable.rfc6724_update(items).format())
+        return 0
     table = (PolicyTable.glibc_default() if args.file is None
              else PolicyTable.from_gai_conf(Path(args.file)))
     print(table.format())

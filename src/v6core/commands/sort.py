@@ -16,8 +16,17 @@ _FLAGS = {"deprecated", "temporary", "home", "care-of", "care_of", "encapsulated
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("targets", nargs="+", metavar="NAME|ADDR",
                    help="host names (resolved with the C library) and/or addresses")
-    p.add_argument("--flavor", choices=("rfc6724", "glibc", "musl"), default="glibc",
-                   help="whose ordering to apply (default: glibc)")
+    p.add_argument("--flavor", choices=("rfc6724", "glibc", "musl", "go", "rfc6724-update"),
+                   default="glibc", help="whose ordering to apply (default: glibc)")
+    p.add_argument("--runtime", type=_runtime_arg, metavar="RUNTIME",
+                   help="a runtime's step over --flavor's order: java[:false|true|system], "
+                        "node[:verbatim|ipv4first|ipv6first], or go (replaces --flavor)")
+    p.add_argument("--known-local", action="append", default=[], metavar="ULA",
+                   help="rfc6724-update: an fd00::/8 address or prefix whose /48 is "
+                        "known-local, besides the kernel's own fd00::/8 addresses and "
+                        "--source ones; repeatable")
+    p.add_argument("--no-known-local", action="store_true",
+                   help="rfc6724-update: insert no known-local rows at all")
     p.add_argument("--gai-conf", metavar="FILE",
                    help="policy from this gai.conf (default for --flavor glibc: "
                         "$V6CORE_GAI_CONF or /etc/gai.conf)")
@@ -26,6 +35,16 @@ def _add_common(p: argparse.ArgumentParser) -> None:
                         "ADDR[/PLEN][,deprecated,temporary,home,care-of,encapsulated,"
                         "optimistic] or 'none' (unreachable); repeatable")
     p.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _runtime_arg(text: str) -> Any:
+    from v6core.errors import RuntimeSpecError
+    from v6core.runtime import parse_runtime
+
+    try:
+        return parse_runtime(text)
+    except RuntimeSpecError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -42,6 +61,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "scope and common prefix length, and for each adjacent pair the rule (1-10) "
         "that ordered it.")
     _add_common(e)
+    e.add_argument("--happy-eyeballs", action="store_true",
+                   help="also show the connection-attempt order of RFC 8305 section 4 "
+                        "(families interleaved, First Address Family Count 1)")
     e.set_defaults(func=run_explain)
 
 
@@ -103,13 +125,35 @@ def gather(args: argparse.Namespace) -> tuple[list[str], list[Any], Any]:
     need = [d for d in dests if d not in given]
     probed = dict(zip(need, kernel_sources(need), strict=False)) if need else {}
     sources = [given[d] if d in given else probed[d] for d in dests]
+    flavor = _flavor(args)
     if args.gai_conf is not None:
         policy = system_policy(args.gai_conf)
-    elif args.flavor == "glibc":
+    elif flavor == "glibc":
         policy = system_policy()
     else:
         policy = None
     return dests, sources, policy
+
+
+def _flavor(args: argparse.Namespace) -> str:
+    rt = getattr(args, "runtime", None)
+    return rt.flavor if rt is not None and rt.flavor is not None else args.flavor
+
+
+def _known_local(args: argparse.Namespace) -> tuple[list[Any], bool]:
+    """(known-local items, learn from sources) for rfc6724-update: the kernel's own
+    fd00::/8 addresses plus --known-local; the sources are learned by select."""
+    if _flavor(args) != "rfc6724-update" or args.no_known_local:
+        return [], not args.no_known_local
+    from v6core.policy import known_local_prefixes
+    from v6core.resolve import host_addresses
+
+    try:
+        known_local_prefixes(args.known_local)
+    except ValueError as e:
+        raise ConfigError(f"--known-local: {e}") from None
+    own = [a.address for a in host_addresses() if a.packed[:1] == b"\xfd"]
+    return [*own, *args.known_local], True
 
 
 def run_sort(args: argparse.Namespace) -> int:
@@ -117,7 +161,10 @@ def run_sort(args: argparse.Namespace) -> int:
 
     dests, sources, policy = gather(args)
     src_of = dict(zip(dests, sources, strict=False))
-    ordered = sort_destinations(dests, sources, flavor=args.flavor, policy=policy)
+    kl, learn = _known_local(args)
+    ordered = sort_destinations(dests, sources, flavor=_flavor(args), policy=policy,
+                                runtime=args.runtime, known_local=kl,
+                                learn_known_local=learn)
     if args.json:
         print(json.dumps([{"address": d, "source": None if src_of[d] is None
                            else src_of[d].address} for d in ordered], indent=2))
@@ -132,7 +179,10 @@ def run_explain(args: argparse.Namespace) -> int:
     from v6core.select import explain
 
     dests, sources, policy = gather(args)
-    ex = explain(dests, sources, flavor=args.flavor, policy=policy)
+    kl, learn = _known_local(args)
+    ex = explain(dests, sources, flavor=_flavor(args), policy=policy, runtime=args.runtime,
+                 happy_eyeballs=args.happy_eyeballs, known_local=kl,
+                 learn_known_local=learn)
     if args.json:
         print(json.dumps(ex.to_dict(), indent=2))
     else:
