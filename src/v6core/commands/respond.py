@@ -36,6 +36,16 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help="set the O flag (a proxy leaves it clear, RFC 4861 7.2.8)")
     src.add_argument("--auto", action="store_true",
                      help="answer only when the route to the target uses another interface")
+    live = p.add_mutually_exclusive_group()
+    live.add_argument("--learn", action="store_true",
+                      help="answer only targets seen alive downstream (kernel neighbour "
+                      "events, DAD probes, a solicitation sent downstream)")
+    live.add_argument("--docker", action="store_true",
+                      help="answer only the IPv6 addresses of running Docker containers")
+    p.add_argument("--docker-socket", metavar="PATH",
+                   help="Docker Engine API socket (default /var/run/docker.sock)")
+    p.add_argument("--learn-ttl", type=int, metavar="SECONDS",
+                   help="how long a learned target stays live without new evidence")
     p.add_argument("-c", "--config", metavar="FILE", help="TOML configuration file")
     p.add_argument("--check-config", action="store_true",
                    help="validate the configuration, print it and exit")
@@ -66,18 +76,30 @@ def _load(args: argparse.Namespace):
     else:
         daemon = {"control": args.control or DEFAULT_CONTROL, "metrics": args.metrics,
                   "user": args.user, "rate_limit": args.rate_limit,
-                  "rate_limit_source": args.rate_limit_source}
+                  "rate_limit_source": args.rate_limit_source,
+                  "docker_socket": args.docker_socket, "learn_ttl": args.learn_ttl}
         return config.from_args(
             args.interface, args.prefix, exclude=args.exclude, source=args.source,
             dad=args.dad, unicast=not args.multicast_only, router=args.router,
-            override=args.override, auto=args.auto, **daemon), None
+            override=args.override, auto=args.auto, learn=args.learn, docker=args.docker,
+            **daemon), None
+    if args.learn or args.docker:
+        raise ConfigError("--learn and --docker go with -i/-p; in a file, set learn = true "
+                          "or docker = true in the rule")
     # command-line daemon options override the file's
     from dataclasses import replace
     over = {k: v for k, v in (("control", args.control), ("metrics", args.metrics),
                               ("user", args.user), ("rate_limit", args.rate_limit),
-                              ("rate_limit_source", args.rate_limit_source)) if v is not None}
+                              ("rate_limit_source", args.rate_limit_source),
+                              ("docker_socket", args.docker_socket),
+                              ("learn_ttl", args.learn_ttl)) if v is not None}
     if "metrics" in over:
         config._metrics(over["metrics"], "--metrics")
+    # the flags go through the same validator as the file's keys
+    config.from_dict({"daemon": {k: v for k, v in over.items()
+                                 if k in ("docker_socket", "learn_ttl")},
+                      "interface": [{"name": "x", "rule": [{"prefix": "2001:db8::/64"}]}]},
+                     "command line")
     cfg = replace(cfg, **over)
     if cfg.control is None:
         cfg = replace(cfg, control=DEFAULT_CONTROL)

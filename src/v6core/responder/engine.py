@@ -20,6 +20,7 @@ from v6core.responder._engine import decide as _decide
 
 __all__ = ["Engine", "Port", "Verdict", "decide", "verdict_name", "NCOUNTERS",
            "COUNTER_RX", "COUNTER_TX", "COUNTER_RX_TRUNC", "COUNTER_BATCHES", "COUNTER_RX_ERR",
+           "COUNTER_MISS_LOST",
            "build_engine"]
 
 
@@ -40,6 +41,7 @@ class Verdict(enum.IntEnum):
     NO_LINKLOCAL = 74
     BUILD_FAILED = 75
     TX_FAILED = 76
+    NOT_LIVE = 77
 
 
 COUNTER_RX = 120
@@ -47,6 +49,7 @@ COUNTER_TX = 121
 COUNTER_RX_TRUNC = 122
 COUNTER_BATCHES = 123
 COUNTER_RX_ERR = 124
+COUNTER_MISS_LOST = 125
 
 
 def verdict_name(code: int) -> str:
