@@ -167,10 +167,10 @@ class DockerWatcher:
                     log.warning("docker: %s: the event stream ended; reconnecting", self.path)
             except DockerError as e:
                 self.errors += 1
-                log.warning("docker: %s; retrying in %.1f s", e, delay)
+                log.warning("docker: %s; retrying in %.2f s", e, delay)
             except Exception as e:   # never let the thread die on junk
                 self.errors += 1
-                log.warning("docker: %s: %s: %s; retrying in %.1f s", self.path,
+                log.warning("docker: %s: %s: %s; retrying in %.2f s", self.path,
                             type(e).__name__, e, delay)
             self.connected = False
             self.reconnects += 1
@@ -194,8 +194,8 @@ class DockerWatcher:
             if not self.connected:
                 log.info("docker: following %s", self.path)
             self.connected = True
-            assert conn.sock is not None
-            conn.sock.settimeout(None)        # events come when they come
+            if conn.sock is not None:
+                conn.sock.settimeout(None)    # events come when they come
             while not self._stop.is_set():
                 try:
                     line = resp.readline(1 << 20)
