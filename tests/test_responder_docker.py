@@ -4,6 +4,7 @@ answers follow the Engine API's documented shapes."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import socket
@@ -32,10 +33,8 @@ def serve(path, handler):
                 req = c.recv(65536)
                 out = handler(req)
                 if out:
-                    try:
+                    with contextlib.suppress(OSError):
                         c.sendall(out)
-                    except OSError:
-                        pass
                     if b"/events" in req.split(b"\r\n")[0]:
                         time.sleep(0.3)
 
