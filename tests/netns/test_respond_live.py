@@ -85,3 +85,53 @@ def test_learn_from_a_dad_probe_downstream(lab, rport):
     wait_until(lambda: lab.counter("learned_total", evidence="dad") >= 1, 5,
                what="the DAD probe to be seen")
     assert rport.ask(ns_frame(lab, new), new)
+
+
+@pytest.fixture
+def dockerd(lab, tmp_path):
+    from respond_lab import Dockerd, docker_unavailable
+    why = docker_unavailable()
+    if why:
+        print(f"SKIP: {why}")
+        pytest.skip(why)
+    d = Dockerd(lab.host, tmp_path)
+    try:
+        d.start()
+    except (RuntimeError, TimeoutError) as e:
+        d.cleanup()
+        print(f"SKIP: dockerd does not start here: {e}")
+        pytest.skip(f"dockerd does not start here: {e}")
+    yield d
+    d.docker("rm", "-f", "c1", check=False)
+    d.cleanup()
+
+
+def test_docker_mode_follows_containers(lab, rport, dockerd):
+    from respond_lab import DPREFIX
+    image = dockerd.import_busybox()
+    dockerd.docker("network", "create", "--ipv6", "--subnet", DPREFIX, "v6t")
+    addr = DPREFIX.replace("::/112", "::5")
+    unused = DPREFIX.replace("::/112", "::9")
+    lab.start("-i", "uplink", "-p", DPREFIX, "--docker", "--docker-socket", dockerd.sock)
+    wait_until(lambda: lab.counter("docker_connected") == 1, 10, what="the event stream")
+    assert not lab.ping(addr), "no container yet"
+    rport.drain()
+    dockerd.docker("run", "-d", "--name", "c1", "--network", "v6t", "--ip6", addr,
+                   image, "sleep", "600")
+    nas = rport.nas(addr, timeout=2.5)
+    assert unsolicited(nas, addr), "the router must see the unsolicited NA on start"
+    assert lab.ping(addr, tries=3), "the router reaches the running container"
+    assert rport.ask(ns_frame(lab, unused), unused) == [], "an unused address is not answered"
+    # dockerd restarts (the container dies with it): the responder reconnects
+    dockerd.stop()
+    dockerd.start()
+    wait_until(lambda: lab.counter("docker_connected") == 1, 40, step=0.2,
+               what="the reconnection")
+    wait_until(lambda: rport.ask(ns_frame(lab, addr), addr) == [], 10,
+               what="the dead container's address to be withdrawn")
+    dockerd.docker("start", "c1")
+    wait_until(lambda: rport.ask(ns_frame(lab, addr), addr), 10, what="the restarted container")
+    dockerd.docker("rm", "-f", "c1")
+    wait_until(lambda: rport.ask(ns_frame(lab, addr), addr) == [], 10,
+               what="the address to be withdrawn after docker rm -f")
+    assert not lab.ping(addr)
