@@ -100,7 +100,8 @@ cdef class Batcher:
         Returns ``(what, index)``: ``(0, -1)`` timeout, ``(1, i)`` ``extra[i]`` is
         readable, ``(2, i)`` packet socket ``fds[i]`` reported an error or hang-up,
         ``(3, -1)`` poll was interrupted by a signal, ``(4, i)`` ``ports[i]`` queued learn
-        misses (targets to solicit downstream; ``Port.take_misses``).  The GIL is released while waiting
+        misses (targets to solicit downstream; ``Port.take_misses``).  The GIL is
+        released while waiting
         and while a batch is handled; no Python object is made per frame or per wake-up.
         """
         cdef Py_ssize_t n = len(fds), m = len(extra), i
