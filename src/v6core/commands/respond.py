@@ -39,6 +39,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     src.add_argument("--trunk", action="store_true",
                      help="the interfaces are 802.1Q trunks: answer tagged solicitations too, "
                      "with the same tag")
+    live = p.add_mutually_exclusive_group()
+    live.add_argument("--learn", action="store_true",
+                      help="answer only targets seen alive downstream (kernel neighbour "
+                      "events, DAD probes, a solicitation sent downstream)")
+    live.add_argument("--docker", action="store_true",
+                      help="answer only the IPv6 addresses of running Docker containers")
+    p.add_argument("--docker-socket", metavar="PATH",
+                   help="Docker Engine API socket (default /var/run/docker.sock)")
+    p.add_argument("--learn-ttl", type=int, metavar="SECONDS",
+                   help="how long a learned target stays live without new evidence")
     p.add_argument("-c", "--config", metavar="FILE", help="TOML configuration file")
     p.add_argument("--check-config", action="store_true",
                    help="validate the configuration, print it and exit")
@@ -73,16 +83,21 @@ def _load(args: argparse.Namespace):
         daemon = {"control": DEFAULT_CONTROL if args.control is None else args.control,
                   "metrics": args.metrics,
                   "user": args.user, "rate_limit": args.rate_limit,
-                  "rate_limit_source": args.rate_limit_source}
+                  "rate_limit_source": args.rate_limit_source,
+                  "docker_socket": args.docker_socket, "learn_ttl": args.learn_ttl}
         return config.from_args(
             args.interface, args.prefix, exclude=args.exclude, source=args.source,
             dad=args.dad, unicast=not args.multicast_only, router=args.router,
             override=args.override, auto=args.auto, trunk=args.trunk, xdp=args.xdp,
-            **daemon), None
+            learn=args.learn, docker=args.docker, **daemon), None
+    if args.learn or args.docker:
+        raise ConfigError("--learn and --docker go with -i/-p; in a file, set learn = true "
+                          "or docker = true in the rule")
     # command-line daemon options override the file's, validated like the file's keys
     from dataclasses import replace
     over = {"control": args.control, "metrics": args.metrics, "user": args.user,
-            "rate_limit": args.rate_limit, "rate_limit_source": args.rate_limit_source}
+            "rate_limit": args.rate_limit, "rate_limit_source": args.rate_limit_source,
+            "docker_socket": args.docker_socket, "learn_ttl": args.learn_ttl}
     cfg = config.with_xdp(config.override(cfg, **over), args.xdp)
     if cfg.control is None:
         cfg = replace(cfg, control=DEFAULT_CONTROL)

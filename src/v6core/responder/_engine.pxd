@@ -15,6 +15,7 @@ Verdict codes share one counter space:
 from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
 from v6core._core.types cimport addr128_t
 from v6core._core.prefix cimport PrefixTable
+from v6core.responder._live cimport LiveSet
 
 
 cdef enum:
@@ -33,13 +34,15 @@ cdef enum:
     RESP_BUILD_FAILED = 75          # the NA builder refused (cannot happen with 128 B)
     RESP_TX_FAILED = 76             # sendmmsg did not take the NA (counted by the loop)
     RESP_OTHER_HOST = 77            # 802.1Q-tagged frame sent to another host's MAC
-    RESP_VERDICT_MAX = 78
+    RESP_NOT_LIVE = 78              # learn/docker rule: the target is not known to be live
+    RESP_VERDICT_MAX = 79
     # I/O counters (the loop)
     RESP_C_RX = 120                 # frames received from the socket
     RESP_C_TX = 121                 # NAs the kernel accepted
     RESP_C_RX_TRUNC = 122           # frames longer than the receive slot (dropped)
     RESP_C_BATCHES = 123            # recvmmsg calls that returned frames
     RESP_C_RX_ERR = 124             # recvmmsg errors other than EAGAIN
+    RESP_C_MISS_LOST = 125          # learn misses not queued (the miss queue was full)
     RESP_NCOUNTERS = 128
 
 cdef enum:
@@ -47,6 +50,10 @@ cdef enum:
     RESP_SRC_LINKLOCAL = 1
     RESP_SRC_FIXED = 2
     RESP_OUT_CAP = 128              # bytes of output room one decision may need
+    RESP_LIVE_ANY = 0               # answer every target the rule covers
+    RESP_LIVE_LEARN = 1             # only live targets; queue the others for a downstream NS
+    RESP_LIVE_LIST = 2              # only live targets (a list kept from outside: Docker)
+    RESP_MISS_CAP = 64              # unknown learn targets queued between two batches
 
 
 ctypedef struct resp_rule_t:
@@ -55,6 +62,7 @@ ctypedef struct resp_rule_t:
     uint8_t unicast         # answer unicast NUD probes too
     uint8_t dad_defend      # answer DAD probes (to ff02::1, S clear)
     uint8_t auto_route      # answer only if the route to the target leaves elsewhere
+    uint8_t live            # RESP_LIVE_*
     uint8_t src_mode        # RESP_SRC_*
     uint8_t has_mac         # advertise ``mac`` instead of the interface's MAC
     uint8_t mac[6]
@@ -89,6 +97,10 @@ cdef class Port:
     cdef uint64_t s_burst
     cdef uint64_t *s_tat
     cdef uint64_t s_mask
+    # learn/docker rules: the live targets, and learn misses for Python to solicit
+    cdef LiveSet live               # None: no target is live
+    cdef addr128_t miss[RESP_MISS_CAP]
+    cdef public int n_miss
     cdef object _arrays
 
 

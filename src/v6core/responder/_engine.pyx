@@ -12,8 +12,10 @@ Parsing, RFC 4861 validation and NA building are the NDP codec's
 2. the target selects a rule by longest prefix; an exclude inside the rule wins over it;
 3. never the host's own addresses (the kernel answers for those itself);
 4. DAD probes (source ``::``) are ignored unless the rule defends, unicast NUD probes are
-   answered unless the rule is multicast-only, an ``auto`` rule needs the kernel's route
-   to the target to leave through another interface;
+   answered unless the rule is multicast-only, a ``learn`` or ``docker`` rule needs the
+   target in the port's live set (a learn miss is queued, bounded, for the daemon to
+   solicit downstream), an ``auto`` rule needs the kernel's route to the target to leave
+   through another interface;
 5. a global and a per-source GCRA rate limit (fixed memory: a table of 2^k slots
    indexed by a hash of the solicitor's address, whatever the number of targets);
 6. the NA (RFC 4861 sections 4.4, 7.2.4, 7.2.8): IPv6 source = the target, the
@@ -34,6 +36,8 @@ import operator
 
 from v6core._core.types cimport addr128_t, V6_UNLIKELY
 from v6core._core.prefix cimport PrefixTable
+from v6core.responder._live cimport LiveSet, live_contains
+from v6core._core.addr cimport addr_to_bytes
 from v6core._core.addr cimport addr_from_object
 from v6core._core.ndp cimport (
     ndp_pkt_t, ndp_parse, ndp_build_na_reply, ND_NS, NDP_OK,
@@ -155,6 +159,10 @@ cdef class Engine:
             self.rules[i].unicast = bool(r.unicast)
             self.rules[i].dad_defend = r.dad == "defend"
             self.rules[i].auto_route = bool(r.auto)
+            if getattr(r, "learn", False):
+                self.rules[i].live = RESP_LIVE_LEARN
+            elif getattr(r, "docker", False):
+                self.rules[i].live = RESP_LIVE_LIST
             if r.source == "target":
                 self.rules[i].src_mode = RESP_SRC_TARGET
             elif r.source == "link-local":
@@ -232,6 +240,8 @@ cdef class Port:
         self.has_linklocal = False
         self.own = None
         self.routes = None
+        self.live = None
+        self.n_miss = 0
         cnt = np.zeros(RESP_NCOUNTERS, dtype=np.uint64)
         cdef int64_t slots = 16
         while slots < want:
@@ -284,6 +294,17 @@ cdef class Port:
     def set_routes(self, table):
         """Route prefix -> output ifindex (for auto rules), or None (no routes known)."""
         self.routes = _table_or_none(table, "table")
+
+    def set_live(self, LiveSet live):
+        """The live targets of learn and docker rules (None: none is live)."""
+        self.live = live
+
+    def take_misses(self):
+        """The learn targets not found live since the last call (16-byte ``bytes`` each,
+        in arrival order, repeats included; at most 64: further ones are counted as lost)."""
+        out = [addr_to_bytes(self.miss[i]) for i in range(self.n_miss)]
+        self.n_miss = 0
+        return out
 
     @property
     def counters(self):
@@ -341,6 +362,16 @@ cdef int resp_decide(Engine eng, Port port, const uint8_t *frame, Py_ssize_t fle
     elif not rule.unicast and not ndp_is_multicast(pkt.dst):
         eng.dropped[ri] += 1
         return RESP_UNICAST_IGNORED
+    if rule.live != RESP_LIVE_ANY:
+        if port.live is None or not live_contains(port.live, pkt.target):
+            if rule.live == RESP_LIVE_LEARN:
+                if port.n_miss < RESP_MISS_CAP:
+                    port.miss[port.n_miss] = pkt.target
+                    port.n_miss += 1
+                else:
+                    port.cnt[RESP_C_MISS_LOST] += 1
+            eng.dropped[ri] += 1
+            return RESP_NOT_LIVE
     if rule.auto_route:
         v = port.routes.lookup_c(pkt.target) if port.routes is not None else -1
         if v < 0:

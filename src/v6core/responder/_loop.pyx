@@ -156,7 +156,9 @@ cdef class Batcher:
 
         Returns ``(what, index)``: ``(0, -1)`` the time is up, ``(1, i)`` ``extra[i]`` is
         readable, ``(2, i)`` packet socket ``fds[i]`` reported an error or hang-up,
-        ``(3, -1)`` poll was interrupted by a signal.  The GIL is released while waiting
+        ``(3, -1)`` poll was interrupted by a signal, ``(4, i)`` ``ports[i]`` queued learn
+        misses (targets to solicit downstream; ``Port.take_misses``).  The GIL is
+        released while waiting
         and while a batch is handled; no Python object is made per frame or per wake-up.
         Arguments: lists of the same length (``fds``, ``engines``, ``ports``), descriptors
         0 .. 2**31-1, ``timeout_ms`` -1 .. 2**31-1, ``max_rounds`` 1 .. 2**31-1; anything
@@ -220,6 +222,8 @@ cdef class Batcher:
                         eng = <Engine>engines[i]
                         prt = <Port>ports[i]
                         self._run(p[i].fd, eng, prt, rounds)
+                        if prt.n_miss:
+                            return (4, i)
                 if tmo >= 0 and _now_ns() >= deadline:
                     return (0, -1)
         finally:

@@ -178,7 +178,7 @@ cdef class XdpProgram:
             xr.na_flags = r.na_flags
             xr.solicited = r.solicited
             xr.unicast = r.unicast
-            xr.stateful = r.auto_route
+            xr.stateful = r.auto_route or r.live != 0   # auto, learn, docker: the engine
             xr.src_mode = (1 if r.src_mode == RESP_SRC_LINKLOCAL else
                            2 if r.src_mode == RESP_SRC_FIXED else 0)
             xr.has_mac = r.has_mac

@@ -9,6 +9,13 @@ A configuration file looks like this (every key but ``name`` and ``prefix`` opti
     rate_limit = 0                 # answers per second in total, 0 = unlimited
     rate_limit_source = 0          # answers per second per soliciting address, 0 = unlimited
     source_slots = 4096            # per-source limiter buckets (bounded memory under a scan)
+    docker_socket = "/var/run/docker.sock"   # Engine API socket for `docker = true` rules
+    live_entries = 65536           # most live targets held (learn and docker rules)
+    learn_ttl = 300                # seconds a learned target stays live without new evidence
+    learn_negative_ttl = 10        # seconds an unanswered target is not solicited again
+    learn_timeout_ms = 1000        # wait for the downstream NA (RFC 4861 RetransTimer)
+    learn_rate = 100               # downstream solicitations per second, at most
+    learn_pending = 1024           # solicitations awaiting an answer, at most
 
     [[interface]]
     name = "uplink"
@@ -28,6 +35,9 @@ A configuration file looks like this (every key but ``name`` and ``prefix`` opti
     unicast = true                 # also answer unicast NUD probes; false = multicast NS only
     dad = "ignore"                 # or "defend": answer DAD probes to ff02::1, S clear (7.2.4)
     auto = false                   # answer only if the route to the target leaves elsewhere
+    learn = false                  # answer only targets seen alive downstream (neighbour
+                                   # events, DAD probes, our own downstream solicitation)
+    docker = false                 # answer only the addresses of running Docker containers
 
 Errors are :class:`~v6core.errors.ConfigError` naming the file, the table and the key
 (and for ndppd.conf the line).
@@ -66,6 +76,13 @@ class Rule:
     auto: bool = False
     mac: bytes | None = None
     name: str = ""
+    learn: bool = False
+    docker: bool = False
+
+    @property
+    def mode(self) -> str:
+        """``"learn"``, ``"docker"`` or ``"static"``."""
+        return "learn" if self.learn else "docker" if self.docker else "static"
 
 
 @dataclass(frozen=True)
@@ -86,6 +103,13 @@ class Config:
     rate_limit: int = 0
     rate_limit_source: int = 0
     source_slots: int = 4096
+    docker_socket: str = "/var/run/docker.sock"
+    live_entries: int = 65536
+    learn_ttl: int = 300
+    learn_negative_ttl: int = 10
+    learn_timeout_ms: int = 1000
+    learn_rate: int = 100
+    learn_pending: int = 1024
     path: str = field(default="<config>", compare=False)
 
 
@@ -130,7 +154,7 @@ def _check_keys(table: dict, allowed: set[str], where: str) -> None:
 
 
 _RULE_KEYS = {"prefix", "exclude", "source", "router", "override", "solicited", "unicast",
-              "dad", "auto", "mac", "name"}
+              "dad", "auto", "mac", "name", "learn", "docker"}
 
 
 def _rule(t: Any, where: str) -> Rule:
@@ -168,6 +192,10 @@ def _rule(t: Any, where: str) -> Rule:
     if dad not in DAD_MODES:
         raise ConfigError(f"{where}.dad: expected \"ignore\" or \"defend\", got {dad!r}")
     mac = parse_mac(t["mac"], f"{where}.mac") if "mac" in t else None
+    learn = _bool(t.get("learn", False), f"{where}.learn")
+    docker = _bool(t.get("docker", False), f"{where}.docker")
+    if learn and docker:
+        raise ConfigError(f"{where}: learn and docker exclude each other; choose one")
     name = t.get("name", str(net))
     if not isinstance(name, str) or not re.fullmatch(r"[\w.:/\-]+", name):
         raise ConfigError(f"{where}.name: {name!r} must be letters, digits, '.:/-_'")
@@ -178,6 +206,7 @@ def _rule(t: Any, where: str) -> Rule:
         solicited=_bool(t.get("solicited", True), f"{where}.solicited"),
         unicast=_bool(t.get("unicast", True), f"{where}.unicast"),
         dad=dad, auto=_bool(t.get("auto", False), f"{where}.auto"), mac=mac, name=name,
+        learn=learn, docker=docker,
     )
 
 
@@ -229,6 +258,25 @@ def _metrics(v: Any, where: str) -> str:
     return v
 
 
+# [daemon] keys of the learn and docker modes: (lowest, highest) for the integers
+_LIVE_KEYS: dict[str, tuple[int, int]] = {
+    "docker_socket": (0, 0),
+    "live_entries": (1, 1 << 24),
+    "learn_ttl": (1, 86400 * 7),
+    "learn_negative_ttl": (0, 86400),
+    "learn_timeout_ms": (10, 60000),
+    "learn_rate": (1, 100000),
+    "learn_pending": (1, 1 << 20),
+}
+
+
+def _socket_path(v: Any, where: str) -> str:
+    if not isinstance(v, str) or not v.startswith("/") or "\0" in v or len(v) > 107:
+        raise ConfigError(f"{where}: {v!r} must be an absolute unix socket path "
+                          "(at most 107 bytes)")
+    return v
+
+
 def from_dict(d: dict, path: str = "<config>") -> Config:
     """Validate a parsed TOML document."""
     _check_keys(d, {"daemon", "interface"}, path)
@@ -236,7 +284,7 @@ def from_dict(d: dict, path: str = "<config>") -> Config:
     if not isinstance(dm, dict):
         raise ConfigError(f"{path}: [daemon] must be a table")
     _check_keys(dm, {"user", "control", "metrics", "rate_limit", "rate_limit_source",
-                     "source_slots"}, f"{path}: [daemon]")
+                     "source_slots", *_LIVE_KEYS}, f"{path}: [daemon]")
     ifs = d.get("interface", [])
     if not isinstance(ifs, list) or not ifs:
         raise ConfigError(f"{path}: no [[interface]] tables")
@@ -269,6 +317,11 @@ def _daemon(dm: dict, where: Callable[[str], str]) -> dict[str, Any]:
     for key, lo, hi in (("rate_limit", 0, 10**9), ("rate_limit_source", 0, 10**9),
                         ("source_slots", 16, 1 << 24)):
         if dm.get(key) is not None:
+            out[key] = _int(dm[key], where(key), lo, hi)
+    if dm.get("docker_socket") is not None:
+        out["docker_socket"] = _socket_path(dm["docker_socket"], where("docker_socket"))
+    for key, (lo, hi) in _LIVE_KEYS.items():
+        if key != "docker_socket" and dm.get(key) is not None:
             out[key] = _int(dm[key], where(key), lo, hi)
     return out
 
@@ -303,7 +356,8 @@ def load(path: str) -> Config:
 def from_args(interfaces: list[str], prefixes: list[str], *, exclude: Sequence[str] = (),
               source: str = "target", dad: str = "ignore", unicast: bool = True,
               router: bool = False, override: bool = False, auto: bool = False,
-              trunk: bool = False, xdp: str | None = None, **daemon: Any) -> Config:
+              trunk: bool = False, xdp: str | None = None, learn: bool = False,
+              docker: bool = False, **daemon: Any) -> Config:
     """The simple case from CLI flags: every prefix on every interface."""
     if not interfaces:
         raise ConfigError("give an interface (-i) or a config file (-c)")
@@ -320,7 +374,7 @@ def from_args(interfaces: list[str], prefixes: list[str], *, exclude: Sequence[s
                     raise ConfigError(f"--exclude {e}: not inside any -p prefix")
             rules.append({"prefix": p, "exclude": ex, "source": source, "dad": dad,
                           "unicast": unicast, "router": router, "override": override,
-                          "auto": auto})
+                          "auto": auto, "learn": learn, "docker": docker})
         doc["interface"].append({"name": ifn, "rule": rules, "trunk": trunk,
                                  "xdp": xdp or False})
     doc["daemon"] = _daemon(daemon, _option)
@@ -359,6 +413,9 @@ def to_toml(cfg: Config, comments: dict[tuple[int, int], str] | None = None) -> 
             out.append(f"{k} = {_tv(getattr(cfg, k))}")
     out += [f"rate_limit = {cfg.rate_limit}", f"rate_limit_source = {cfg.rate_limit_source}",
             f"source_slots = {cfg.source_slots}"]
+    for k in _LIVE_KEYS:
+        if getattr(cfg, k) != getattr(Config, k):
+            out.append(f"{k} = {_tv(getattr(cfg, k))}")
     default = Rule(prefix="::/0")
     for i, itf in enumerate(cfg.interfaces):
         out += ["", "[[interface]]", f"name = {_tv(itf.name)}"]
@@ -374,7 +431,7 @@ def to_toml(cfg: Config, comments: dict[tuple[int, int], str] | None = None) -> 
                 out += [f"# {line}" for line in comments[(i, j)].splitlines()]
             out.append(f"prefix = {_tv(r.prefix)}")
             for k in ("exclude", "source", "router", "override", "solicited", "unicast",
-                      "dad", "auto", "mac"):
+                      "dad", "auto", "mac", "learn", "docker"):
                 v = getattr(r, k)
                 if v != getattr(default, k) and v is not None:
                     out.append(f"{k} = {_tv(v)}")

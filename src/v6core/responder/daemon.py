@@ -44,7 +44,8 @@ from v6core.responder import io_linux
 from v6core.responder._loop import Batcher
 from v6core.responder.config import Config, Interface
 from v6core.responder.engine import Engine, Port
-from v6core.responder.stats import render
+from v6core.responder.live import RTM_DELNEIGH, RTM_NEWNEIGH, RTMGRP_NEIGH, LiveTargets
+from v6core.responder.stats import render, render_families
 from v6core.responder.xdp import XdpPort
 
 log = logging.getLogger("v6core.respond")
@@ -251,6 +252,10 @@ class Daemon:
         self.metrics: socket.socket | None = None
         self._wake_r, self._wake_w = socket.socketpair()
         self._xdp_fatal = True          # at start an XDP failure stops the daemon
+        self.live: LiveTargets | None = None
+        if any(r.learn or r.docker for i in cfg.interfaces for r in i.rules):
+            self.live = LiveTargets(cfg, self.ifaces, self._route_oif, self._wake)
+        self._live_due: float | None = None
 
     # -- setup ----------------------------------------------------------------------------
 
@@ -259,7 +264,10 @@ class Daemon:
         self.ipr = IPRoute()
         nl = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_ROUTE)
         nl.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-        nl.bind((0, RTMGRP_LINK | RTMGRP_IPV6_IFADDR | RTMGRP_IPV6_ROUTE))
+        groups = RTMGRP_LINK | RTMGRP_IPV6_IFADDR | RTMGRP_IPV6_ROUTE
+        if self.live is not None and self.live.learn:
+            groups |= RTMGRP_NEIGH          # neighbour entries: evidence for learn rules
+        nl.bind((0, groups))
         nl.setblocking(False)
         self.nl = nl
 
@@ -284,6 +292,23 @@ class Daemon:
             s.listen(8)
             s.setblocking(False)
             self.metrics = s
+
+    def _wake(self) -> None:
+        """Make the loop look at the live targets now (any thread)."""
+        with contextlib.suppress(OSError):
+            self._wake_w.send(b"L")
+
+    def _route_oif(self, target: bytes) -> int | None:
+        """The output interface of the kernel's route to ``target`` (None: no route)."""
+        try:
+            msgs = self.ipr.route("get", dst=socket.inet_ntop(socket.AF_INET6, target))
+        except Exception:   # pyroute2 raises NetlinkError (no route) and OSError
+            return None
+        for m in msgs:
+            oif = m.get_attr("RTA_OIF")
+            if oif is not None and m["type"] == 1:
+                return int(oif)
+        return None
 
     def _signals(self) -> None:
         self._wake_w.setblocking(False)
@@ -406,6 +431,15 @@ class Daemon:
         for name in [n for n in self.ifaces if n not in {i.name for i in new.interfaces}]:
             self.ifaces.pop(name).close()
         self.cfg = new
+        if self.live is not None:
+            self.live.cfg = replace(self.live.cfg, learn_ttl=new.learn_ttl,
+                                    learn_negative_ttl=new.learn_negative_ttl,
+                                    learn_timeout_ms=new.learn_timeout_ms,
+                                    learn_rate=new.learn_rate,
+                                    learn_pending=new.learn_pending)
+            self.live.attach()
+        elif any(r.learn or r.docker for i in new.interfaces for r in i.rules):
+            log.warning("SIGHUP: learn and docker rules need a restart to take effect")
         self._need_routes = any(r.auto for i in new.interfaces for r in i.rules)
         self.reloads += 1
         self._dirty = True
@@ -417,7 +451,10 @@ class Daemon:
     def stats_text(self) -> str:
         for st in self.ifaces.values():
             st.read_kernel_stats()
-        return render(self.ifaces.values(), self.reloads)
+        text = render(self.ifaces.values(), self.reloads)
+        if self.live is not None:
+            text += render_families(self.live.samples())
+        return text
 
     def _serve_control(self) -> None:
         assert self.control is not None
@@ -470,8 +507,11 @@ class Daemon:
                 length, mtype = struct.unpack_from("=IH", buf, off)
                 if length < 16:
                     break
+                if mtype in (RTM_NEWNEIGH, RTM_DELNEIGH):
+                    if self.live is not None:
+                        self.live.on_neigh(mtype, buf[off:off + length], time.monotonic())
                 # route changes matter only to auto rules (a full BGP table churns a lot)
-                if mtype not in (RTM_NEWROUTE, RTM_DELROUTE) or self._need_routes:
+                elif mtype not in (RTM_NEWROUTE, RTM_DELROUTE) or self._need_routes:
                     self._dirty = True
                 off += (length + 3) & ~3
 
@@ -490,6 +530,8 @@ class Daemon:
                 st.close()
             raise
         self._xdp_fatal = False
+        if self.live is not None:
+            self.live.open()
         self._open_listeners()
         sd_notify_open()
         if user:
@@ -503,6 +545,8 @@ class Daemon:
             sd_notify("STOPPING=1")
             for st in self.ifaces.values():
                 st.close()
+            if self.live is not None:
+                self.live.close()
             for s in (self.nl, self.control, self.metrics, self._wake_r, self._wake_w):
                 if s is not None:
                     s.close()
@@ -522,9 +566,18 @@ class Daemon:
             extra.append((self.control.fileno(), "control"))
         if self.metrics is not None:
             extra.append((self.metrics.fileno(), "metrics"))
-        extra_fds = [fd for fd, _ in extra]
+        base = list(extra)
         batcher = self.batcher
         while not self.stopping:
+            extra = base + (self.live.fds() if self.live is not None else [])
+            extra_fds = [fd for fd, _ in extra]
+            live_ms = 1000
+            if self.live is not None:
+                now = time.monotonic()
+                if self._live_due is None or self._live_due <= now or self.live._docker_new:
+                    self._live_due = self.live.tick(now)
+                if self._live_due is not None:
+                    live_ms = max(1, min(live_ms, int((self._live_due - now) * 1000) + 1))
             if self._hup:
                 self.reload()
             if self._dirty and time.monotonic() >= self._sync_due:
@@ -544,7 +597,7 @@ class Daemon:
             # packets are served inside the compiled loop; it returns only for the rest
             what, i = batcher.serve([st.sock.fileno() for st in active if st.sock],
                                     [st.engine for st in active], [st.port for st in active],
-                                    extra_fds, min(timeout_ms, 1000))
+                                    extra_fds, min(timeout_ms, live_ms))
             if what == 1:
                 kind = extra[i][1]
                 if kind == "wake":
@@ -556,6 +609,13 @@ class Daemon:
                     self._serve_control()
                 elif kind == "metrics":
                     self._serve_metrics()
+                elif self.live is not None:
+                    self.live.on_readable(kind, time.monotonic())
+                    self._live_due = None
+            elif what == 4 and self.live is not None:
+                st = active[i]
+                self.live.on_misses(st, st.port.take_misses(), time.monotonic())
+                self._live_due = None
             elif what == 2:
                 st = active[i]
                 assert st.sock is not None

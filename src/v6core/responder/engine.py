@@ -20,6 +20,7 @@ from v6core.responder._engine import decide as _decide
 
 __all__ = ["Engine", "Port", "Verdict", "decide", "verdict_name", "NCOUNTERS",
            "COUNTER_RX", "COUNTER_TX", "COUNTER_RX_TRUNC", "COUNTER_BATCHES", "COUNTER_RX_ERR",
+           "COUNTER_MISS_LOST",
            "build_engine"]
 
 
@@ -41,6 +42,7 @@ class Verdict(enum.IntEnum):
     BUILD_FAILED = 75
     TX_FAILED = 76
     OTHER_HOST = 77
+    NOT_LIVE = 78
 
 
 COUNTER_RX = 120
@@ -48,6 +50,7 @@ COUNTER_TX = 121
 COUNTER_RX_TRUNC = 122
 COUNTER_BATCHES = 123
 COUNTER_RX_ERR = 124
+COUNTER_MISS_LOST = 125
 
 
 def verdict_name(code: int) -> str:

@@ -32,7 +32,7 @@ from v6core.responder.engine import (
     verdict_name,
 )
 
-__all__ = ["render", "parse", "query"]
+__all__ = ["render", "render_families", "parse", "query"]
 
 
 def _esc(v: str) -> str:
@@ -107,6 +107,16 @@ def render(ifaces: Iterable, reloads: int) -> str:
                  for it, _, m in xdp))
     _family(lines, "v6core_respond_reloads_total", "counter",
             "Successful SIGHUP rule reloads.", [({}, reloads)])
+    return "\n".join(lines) + "\n"
+
+
+def render_families(families: Iterable[tuple[str, str, str, Iterable[tuple[dict[str, str], int]]]]
+                    ) -> str:
+    """Prometheus text for ``(name, kind, help, samples)`` families (the live-target
+    metrics of learn and docker rules, :meth:`~.live.LiveTargets.samples`)."""
+    lines: list[str] = []
+    for name, kind, help_text, samples in families:
+        _family(lines, name, kind, help_text, samples)
     return "\n".join(lines) + "\n"
 
 

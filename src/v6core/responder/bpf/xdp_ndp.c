@@ -70,7 +70,7 @@ struct xdp_rule {
 	__u8 na_flags;           /* R (0x80) and O (0x20) */
 	__u8 solicited;          /* set S (0x40) on replies */
 	__u8 unicast;            /* answer unicast-destined NS */
-	__u8 stateful;           /* pass: the rule needs the engine (auto) */
+	__u8 stateful;           /* pass: the rule needs the engine (auto, learn, docker) */
 	__u8 src_mode;           /* 0 target, 1 link-local, 2 fixed */
 	__u8 has_mac;
 	__u8 mac[6];             /* advertised instead of the interface's MAC */
