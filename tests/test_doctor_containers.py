@@ -169,3 +169,24 @@ def test_discover_names_namespaces():
     assert names[5] == ("nspawn", "deb", [500])
     assert names[9] == ("netns", "empty", [])
     assert scan.unreadable == [600]
+
+
+def test_named_namespace_without_processes_reads_its_etc_netns_gai_conf():
+    """``ip netns exec NAME`` bind-mounts /etc/netns/NAME/gai.conf over /etc/gai.conf, so
+    that file (not the host's) is the one programs started there would read."""
+    from v6core.doctor.host import scan
+    view = fake(_proc(1, None, ns=1, comm="init"),
+                extra={"/run/netns/lab": "", "/run/netns/bare": "",
+                       "/etc/gai.conf": "precedence ::ffff:0:0/96 100\n",
+                       "/etc/netns/lab/gai.conf": "label fd00::/8 1\n"},
+                inodes={"/run/netns/lab": 7, "/run/netns/bare": 8})
+    view.links["/proc/self/ns/net"] = "net:[1]"
+    report = scan(view, (), probe=lambda paths, dests: {})
+    got = {n.ns.name: n for n in report.namespaces}
+    assert got["lab"].gai_path == "/etc/netns/lab/gai.conf"
+    assert got["lab"].gai_note == "/etc/netns/lab/gai.conf read"
+    assert got["bare"].gai_path == "/etc/gai.conf"     # no /etc/netns/bare: the host's
+    assert got["bare"].gai_note == "/etc/gai.conf read"
+    del view.files["/etc/netns/lab/gai.conf"]          # gone: the host's file again
+    lab = {n.ns.name: n for n in scan(view, (), probe=lambda p, d: {}).namespaces}["lab"]
+    assert lab.gai_path == "/etc/gai.conf"
