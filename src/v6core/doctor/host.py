@@ -173,10 +173,10 @@ def scan(view: SystemView | None = None,
             if r.state == "unreadable" and proc.exe is None and not proc.argv:
                 continue                       # a kernel thread: no executable, no resolver
             groups.setdefault(r, []).append(pid)
-        # where a fix goes when there is no gai.conf yet: for an ``ip netns`` namespace
-        # /etc/netns/NAME/ (the container's /etc is the host's own unless bind-mounted)
-        fix_path = gai_path or (f"/etc/netns/{ns.netns_names[0]}/gai.conf"
-                                if ns.kind == "netns" else f"{root.rstrip('/')}/etc/gai.conf")
+        # where a gai.conf fix goes: for an ``ip netns`` namespace /etc/netns/NAME/, which
+        # ``ip netns exec`` bind-mounts (its processes' /etc is the host's otherwise)
+        fix_path = (f"/etc/netns/{ns.netns_names[0]}/gai.conf" if ns.kind == "netns"
+                    else gai_path or f"{root.rstrip('/')}/etc/gai.conf")
         for r, pids in groups.items():
             nr.resolvers.append((r, pids, judge(r, f.sources, f.addresses, policy, fix_path)))
         reports.append(nr)
