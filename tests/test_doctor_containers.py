@@ -187,6 +187,7 @@ def test_named_namespace_without_processes_reads_its_etc_netns_gai_conf():
     assert got["lab"].gai_note == "/etc/netns/lab/gai.conf read"
     assert got["bare"].gai_path == "/etc/gai.conf"     # no /etc/netns/bare: the host's
     assert got["bare"].gai_note == "/etc/gai.conf read"
+    assert got["host"].gai_path == "/etc/gai.conf"     # the doctor's own /etc, not pid 1's
     del view.files["/etc/netns/lab/gai.conf"]          # gone: the host's file again
     lab = {n.ns.name: n for n in scan(view, (), probe=lambda p, d: {}).namespaces}["lab"]
     assert lab.gai_path == "/etc/gai.conf"

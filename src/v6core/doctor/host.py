@@ -160,7 +160,9 @@ def scan(view: SystemView | None = None,
     for ns in found.namespaces:
         f = results.get(ns.inode) or nsprobe.NsFacts(error="not probed")
         root = f"/proc/{ns.leader}/root" if ns.leader is not None else "/"
-        policy, gai_path, note = _policy(view, root,
+        # the doctor's own namespace: its own /etc (the lowest pid may be hidden or live
+        # in another mount namespace)
+        policy, gai_path, note = _policy(view, "/" if ns.kind == "host" else root,
                                          ns.netns_names if ns.leader is None else ())
         nr = NamespaceReport(ns, f, gai_path, note)
         groups: dict[exe.Resolver, list[int]] = {}
@@ -176,7 +178,8 @@ def scan(view: SystemView | None = None,
         # where a gai.conf fix goes: for an ``ip netns`` namespace /etc/netns/NAME/, which
         # ``ip netns exec`` bind-mounts (its processes' /etc is the host's otherwise)
         fix_path = (f"/etc/netns/{ns.netns_names[0]}/gai.conf" if ns.kind == "netns"
-                    else gai_path or f"{root.rstrip('/')}/etc/gai.conf")
+                    else gai_path or ("/etc/gai.conf" if ns.kind == "host"
+                                      else f"{root.rstrip('/')}/etc/gai.conf"))
         for r, pids in groups.items():
             nr.resolvers.append((r, pids, judge(r, f.sources, f.addresses, policy, fix_path)))
         reports.append(nr)
