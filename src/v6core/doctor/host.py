@@ -126,7 +126,8 @@ def _policy(view: SystemView, root: str,
     the programs it starts; else the host's."""
     from v6core.errors import PolicyError
     from v6core.policy import parse_gai_conf
-    text = path = None
+    text: str | None = None
+    path = "/etc/gai.conf"
     for name in netns_names:
         if "/" in name or name in (".", ".."):
             continue
