@@ -191,3 +191,31 @@ def test_named_namespace_without_processes_reads_its_etc_netns_gai_conf():
     del view.files["/etc/netns/lab/gai.conf"]          # gone: the host's file again
     lab = {n.ns.name: n for n in scan(view, (), probe=lambda p, d: {}).namespaces}["lab"]
     assert lab.gai_path == "/etc/gai.conf"
+
+
+def test_verdict_names_the_runtime_step_and_the_fix_that_fits():
+    """ULA source: every resolver here puts IPv4 first by rule 5 except where a runtime
+    option decides; each fix names the knob of that resolver (the orders themselves are
+    checked against the real runtimes in tests/netns/test_doctor_containers_netns.py)."""
+    from v6core.doctor import selection
+    from v6core.doctor.report import Status
+    from v6core.doctor.verdict import judge
+    d = selection.DESTINATIONS
+    ula = {d[k]: ("fd00::2" if ":" in d[k] else "192.0.2.2") for k in d}
+    static_go = exe.Resolver("go", flavor="go", cgo_built=False)
+    cgo_go = exe.Resolver("go", flavor="go", libc="glibc", cgo_built=True)
+    v = judge(static_go, ula, [])
+    assert (v.status, v.first_family, v.rule) == (Status.FAIL, "IPv4", "rule 5")
+    assert any("has no effect in this binary" in ln for ln in v.fix)
+    v = judge(cgo_go, ula, [])
+    assert any("GODEBUG=netdns=cgo and fix the C library" in ln for ln in v.fix)
+    assert "label fd00::/8 1" in [ln.strip() for ln in v.fix]
+    v = judge(exe.Resolver("java", flavor="glibc", runtime="java:false"), ula, [])
+    assert v.rule == "java preferIPv6Addresses=false" and v.first_family == "IPv4"
+    v = judge(exe.Resolver("java", flavor="glibc", runtime="java:true"), ula, [])
+    assert (v.status, v.first_family) == (Status.OK, "IPv6")
+    no_v6 = {k: (None if ":" in k else s) for k, s in ula.items()}
+    v = judge(exe.Resolver("java", flavor="glibc", runtime="java:true"), no_v6, [])
+    assert (v.status, v.first_family) == (Status.WARN, "IPv6")   # forced, without a route
+    v = judge(exe.Resolver("node", flavor="musl", runtime="node:ipv4first"), no_v6, [])
+    assert (v.status, v.first_family, v.fix) == (Status.INFO, "IPv4", [])
