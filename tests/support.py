@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 import v6core
 
@@ -24,3 +25,14 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ, **extra)
     env["PYTHONPATH"] = V6CORE_PATH + (os.pathsep + path if path else "")
     return env
+
+
+def wait_until(pred, timeout: float, step: float = 0.05, what: str = "condition"):
+    end = time.monotonic() + timeout
+    while True:
+        r = pred()
+        if r:
+            return r
+        if time.monotonic() >= end:
+            raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(step)

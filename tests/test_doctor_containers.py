@@ -169,3 +169,53 @@ def test_discover_names_namespaces():
     assert names[5] == ("nspawn", "deb", [500])
     assert names[9] == ("netns", "empty", [])
     assert scan.unreadable == [600]
+
+
+def test_named_namespace_without_processes_reads_its_etc_netns_gai_conf():
+    """``ip netns exec NAME`` bind-mounts /etc/netns/NAME/gai.conf over /etc/gai.conf, so
+    that file (not the host's) is the one programs started there would read."""
+    from v6core.doctor.host import scan
+    view = fake(_proc(1, None, ns=1, comm="init"),
+                extra={"/run/netns/lab": "", "/run/netns/bare": "",
+                       "/etc/gai.conf": "precedence ::ffff:0:0/96 100\n",
+                       "/etc/netns/lab/gai.conf": "label fd00::/8 1\n"},
+                inodes={"/run/netns/lab": 7, "/run/netns/bare": 8})
+    view.links["/proc/self/ns/net"] = "net:[1]"
+    report = scan(view, (), probe=lambda paths, dests: {})
+    got = {n.ns.name: n for n in report.namespaces}
+    assert got["lab"].gai_path == "/etc/netns/lab/gai.conf"
+    assert got["lab"].gai_note == "/etc/netns/lab/gai.conf read"
+    assert got["bare"].gai_path == "/etc/gai.conf"     # no /etc/netns/bare: the host's
+    assert got["bare"].gai_note == "/etc/gai.conf read"
+    assert got["host"].gai_path == "/etc/gai.conf"     # the doctor's own /etc, not pid 1's
+    del view.files["/etc/netns/lab/gai.conf"]          # gone: the host's file again
+    lab = {n.ns.name: n for n in scan(view, (), probe=lambda p, d: {}).namespaces}["lab"]
+    assert lab.gai_path == "/etc/gai.conf"
+
+
+def test_verdict_names_the_runtime_step_and_the_fix_that_fits():
+    """ULA source: every resolver here puts IPv4 first by rule 5 except where a runtime
+    option decides; each fix names the knob of that resolver (the orders themselves are
+    checked against the real runtimes in tests/netns/test_doctor_containers_netns.py)."""
+    from v6core.doctor import selection
+    from v6core.doctor.report import Status
+    from v6core.doctor.verdict import judge
+    d = selection.DESTINATIONS
+    ula = {d[k]: ("fd00::2" if ":" in d[k] else "192.0.2.2") for k in d}
+    static_go = exe.Resolver("go", flavor="go", cgo_built=False)
+    cgo_go = exe.Resolver("go", flavor="go", libc="glibc", cgo_built=True)
+    v = judge(static_go, ula, [])
+    assert (v.status, v.first_family, v.rule) == (Status.FAIL, "IPv4", "rule 5")
+    assert any("has no effect in this binary" in ln for ln in v.fix)
+    v = judge(cgo_go, ula, [])
+    assert any("GODEBUG=netdns=cgo and fix the C library" in ln for ln in v.fix)
+    assert "label fd00::/8 1" in [ln.strip() for ln in v.fix]
+    v = judge(exe.Resolver("java", flavor="glibc", runtime="java:false"), ula, [])
+    assert v.rule == "java preferIPv6Addresses=false" and v.first_family == "IPv4"
+    v = judge(exe.Resolver("java", flavor="glibc", runtime="java:true"), ula, [])
+    assert (v.status, v.first_family) == (Status.OK, "IPv6")
+    no_v6 = {k: (None if ":" in k else s) for k, s in ula.items()}
+    v = judge(exe.Resolver("java", flavor="glibc", runtime="java:true"), no_v6, [])
+    assert (v.status, v.first_family) == (Status.WARN, "IPv6")   # forced, without a route
+    v = judge(exe.Resolver("node", flavor="musl", runtime="node:ipv4first"), no_v6, [])
+    assert (v.status, v.first_family, v.fix) == (Status.INFO, "IPv4", [])

@@ -14,11 +14,11 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from tests.nsutil import NetNS, unavailable_reason
+from tests.runtimes.build import LOOKUP_JS, build_go, build_java, node
 from tests.support import subprocess_env
 
 pytestmark = pytest.mark.netns
@@ -134,40 +134,80 @@ def test_libc_findings_match_the_real_getaddrinfo(binaries, v6):
     assert own_netns() == before
 
 
-def test_runtimes_are_named(tmp_path):
-    """Go (CGO_ENABLED=0), node with NODE_OPTIONS and a JVM with the property are each
-    detected from the real executable; their orders wait on issue 11's flavours."""
+@pytest.fixture(scope="module")
+def runtimes(tmp_path_factory):
+    """The real runtimes' lookup programs (tests/runtimes/build.py): {name: argv prefix}."""
+    out = tmp_path_factory.mktemp("rt")
+    progs: dict[str, list[str]] = {}
+    go, why_go = build_go(out)
+    if go:
+        progs["go"] = [go]
+    java, why_java = build_java(out)
+    if java:
+        for opt in ("false", "system"):
+            progs[f"java:{opt}"] = [java, f"-Djava.net.preferIPv6Addresses={opt}", "-cp",
+                                    str(out), "Lookup"]
+    nd = node()
+    if nd:
+        progs["node:verbatim"] = [nd, str(LOOKUP_JS)]
+        progs["node:ipv4first"] = [nd, str(LOOKUP_JS)]   # the option via NODE_OPTIONS
+    for name, why in (("go", why_go), ("java", why_java),
+                      ("node", None if nd else "node not installed (apt-get install nodejs)")):
+        if why:
+            print(f"SKIP {name}: {why}")
+    if not progs:
+        pytest.skip("none of go, java (openjdk-17-jdk-headless), node is installed")
+    return progs
+
+
+@pytest.mark.parametrize("v6", ["fd00::2/64", "2001:db8:1::2/64"])
+def test_runtime_findings_match_the_real_runtimes(runtimes, v6):
+    """A static pure-Go binary, JVMs and node processes resolve the dual-stack name with
+    their real runtime, print the order and wait; each finding's first family must be
+    the one the runtime really put first, and its runtime must be detected from the
+    running process (command line, NODE_OPTIONS)."""
     _need_root()
-    ns = world("rt", "fd00::2/64")
+    before = own_netns()
+    ns = world("rt", v6)
     procs = []
     try:
-        expect = {}
-        if shutil.which("go"):
-            src = tmp_path / "main.go"
-            src.write_text('package main\nimport ("fmt"; "net"; "time")\nfunc main() {\n'
-                           ' a, _ := net.LookupIP("dual"); fmt.Println(a)\n'
-                           ' time.Sleep(time.Hour) }\n')
-            env = dict(os.environ, CGO_ENABLED="0", GOCACHE=str(tmp_path / "gocache"),
-                       GOPATH=str(tmp_path / "gopath"), GOFLAGS="-mod=mod", GO111MODULE="off")
-            subprocess.run(["go", "build", "-o", str(tmp_path / "goprog"), str(src)],
-                           check=True, env=env, timeout=300, cwd=tmp_path)
-            p, _ = start(ns, str(tmp_path / "goprog"))
+        real: dict[str, str] = {}
+        for key, argv in runtimes.items():
+            env = dict(os.environ, LOOKUP_HOLD="1")
+            if key == "node:ipv4first":
+                env["NODE_OPTIONS"] = "--dns-result-order=ipv4first"
+            p = subprocess.Popen(["ip", "netns", "exec", ns.name, *argv, "dual"],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                 env=env)
             procs.append(p)
-            expect["goprog"] = ("go", "pure Go resolver")
-        if shutil.which("node"):
-            p, _ = start(ns, "node", "-e", "console.log('x'); setInterval(() => {}, 1e6)",
-                         env=dict(os.environ, NODE_OPTIONS="--dns-result-order=ipv4first"))
-            procs.append(p)
-            expect["node"] = ("node", "dns-result-order=ipv4first")
-        if not expect:
-            pytest.skip("neither go (golang-go) nor node is installed")
-        time.sleep(0.2)
-        got = {f["exe"].rsplit("/", 1)[-1]: f for f in findings(doctor(), ns.name)}
-        for prog, (kind, text) in expect.items():
-            f = got[prog]
-            assert f["detail"]["kind"] == kind and text in f["resolver"], f
+            line = p.stdout.readline().split() if p.stdout else []
+            assert line[:1] == ["dual"] and len(line) == 3, (key, line)
+            real[key] = "IPv6" if ":" in line[1] else "IPv4"
+        d = doctor()
+        got: dict[str, dict] = {}
+        for f in findings(d, ns.name):
+            det = f["detail"]
+            key = "go" if det["kind"] == "go" else det["runtime"]
+            got[key] = f
+        for key in runtimes:
+            f = got.get(key)
+            assert f is not None, (key, list(got))
+            assert f["first_family"] == real[key], (key, v6, f)
+            assert f["status"] == ("ok" if real[key] == "IPv6" else "fail"), f
+            if f["status"] == "fail":
+                words = {"go": "GODEBUG=netdns=cgo", "java": "preferIPv6Addresses=true",
+                         "node": "--dns-result-order=ipv6first"}[key.split(":")[0]]
+                assert any(words in ln for ln in f["fix"]), f
+                if "fd00" in v6 and key != "go":     # the C library's part of the fix
+                    assert "label fd00::/8 1" in [ln.strip() for ln in f["fix"]], f
+                    assert f"/etc/netns/{ns.name}/gai.conf" in "".join(f["fix"]), f
+            if key == "go":
+                assert f["detail"]["flavor"] == "go" and f["detail"]["cgo_built"] is False
+            if key in ("java:false", "node:ipv4first"):
+                assert f["rule"].startswith(key.split(":")[0]), f   # the runtime's step
     finally:
         for p in procs:
             p.kill()
             p.wait()
         cleanup(ns)
+    assert own_netns() == before

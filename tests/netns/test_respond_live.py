@@ -89,7 +89,7 @@ def test_learn_from_a_dad_probe_downstream(lab, rport):
 
 @pytest.fixture
 def dockerd(lab, tmp_path):
-    from respond_lab import Dockerd, docker_unavailable
+    from tests.dockerlab import Dockerd, docker_unavailable
     why = docker_unavailable()
     if why:
         print(f"SKIP: {why}")

@@ -1,8 +1,9 @@
-// InetAddress.getAllByName per name: prints "NAME ADDR...".
+// InetAddress.getAllByName per name: prints "NAME ADDR..."; with LOOKUP_HOLD set,
+// then waits until stdin closes.
 import java.net.InetAddress;
 
 public class Lookup {
-    public static void main(String[] args) {
+    public static void main(String[] args) throws java.io.IOException {
         for (String n : args) {
             StringBuilder sb = new StringBuilder(n);
             try {
@@ -13,6 +14,10 @@ public class Lookup {
                 sb.append(" !ERR ").append(e.getClass().getSimpleName());
             }
             System.out.println(sb);
+        }
+        System.out.flush();
+        if (System.getenv("LOOKUP_HOLD") != null) {
+            while (System.in.read() >= 0) { }
         }
     }
 }

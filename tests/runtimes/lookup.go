@@ -1,9 +1,11 @@
-// The pure-Go resolver (build with CGO_ENABLED=0): prints "NAME ADDR..." per name.
+// The pure-Go resolver (build with CGO_ENABLED=0): prints "NAME ADDR..." per name;
+// with LOOKUP_HOLD set, then waits until stdin closes.
 package main
 
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strings"
@@ -22,5 +24,8 @@ func main() {
 			out = append(out, a.IP.String())
 		}
 		fmt.Printf("%s %s\n", n, strings.Join(out, " "))
+	}
+	if os.Getenv("LOOKUP_HOLD") != "" {
+		_, _ = io.Copy(io.Discard, os.Stdin)
 	}
 }

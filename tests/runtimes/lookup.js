@@ -1,4 +1,5 @@
-// dns.lookup(name, {all: true}) per name, under node's --dns-result-order: "NAME ADDR...".
+// dns.lookup(name, {all: true}) per name, under node's --dns-result-order: "NAME ADDR...";
+// with LOOKUP_HOLD set, then waits until stdin closes.
 const dns = require("dns");
 (async () => {
   for (const n of process.argv.slice(2)) {
@@ -8,5 +9,9 @@ const dns = require("dns");
     } catch (e) {
       console.log(n + " !ERR " + e.code);
     }
+  }
+  if (process.env.LOOKUP_HOLD) {
+    process.stdin.on("end", () => process.exit(0));
+    process.stdin.resume();
   }
 })();

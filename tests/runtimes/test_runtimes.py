@@ -11,45 +11,18 @@ by v6core.  A runtime that is not installed skips with the reason.
 
 from __future__ import annotations
 
-import os
 import random
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.libc.world import World, missing_tools, run_world
+from tests.runtimes.build import LOOKUP_JS, build_go, build_java, node
 
 pytestmark = [pytest.mark.libc, pytest.mark.netns]
 
 HERE = Path(__file__).resolve().parent
 _SKIP = missing_tools()
-
-
-def _build_go(out: Path) -> tuple[str | None, str | None]:
-    go = shutil.which("go")
-    if go is None:
-        return None, "go not installed (apt-get install golang-go)"
-    env = dict(os.environ, CGO_ENABLED="0", GOCACHE=str(out / "gocache"),
-               GOPATH=str(out / "gopath"), GOFLAGS="-mod=mod", GO111MODULE="off")
-    exe = out / "lookup-go"
-    p = subprocess.run([go, "build", "-o", str(exe), str(HERE / "lookup.go")], env=env,
-                       capture_output=True, text=True, timeout=300)
-    if p.returncode != 0:
-        return None, f"go build failed: {p.stderr[-300:]}"
-    return str(exe), None
-
-
-def _build_java(out: Path) -> tuple[str | None, str | None]:
-    java, javac = shutil.which("java"), shutil.which("javac")
-    if java is None or javac is None:
-        return None, "java/javac not installed (apt-get install openjdk-17-jdk-headless)"
-    p = subprocess.run([javac, "-d", str(out), str(HERE / "Lookup.java")],
-                       capture_output=True, text=True, timeout=120)
-    if p.returncode != 0:
-        return None, f"javac failed: {p.stderr[-300:]}"
-    return java, None
 
 
 @pytest.fixture(scope="module")
@@ -59,19 +32,19 @@ def runtimes(tmp_path_factory):
     out = tmp_path_factory.mktemp("runtimes")
     rt: dict[str, str] = {}
     reasons: dict[str, str] = {}
-    go, why = _build_go(out)
+    go, why = build_go(out)
     if go:
         rt["go"] = go
     else:
         reasons["go"] = why or ""
-    java, why = _build_java(out)
+    java, why = build_java(out)
     if java:
         rt["java"], rt["java_cp"] = java, str(out)
     else:
         reasons["java"] = why or ""
-    node = shutil.which("node") or shutil.which("nodejs")
-    if node:
-        rt["node"], rt["node_js"] = node, str(HERE / "lookup.js")
+    node_exe = node()
+    if node_exe:
+        rt["node"], rt["node_js"] = node_exe, str(LOOKUP_JS)
     else:
         reasons["node"] = "node not installed (apt-get install nodejs)"
     for k, v in reasons.items():

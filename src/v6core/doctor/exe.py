@@ -66,6 +66,7 @@ class Resolver:
     detail: str = ""
     state: str = "ok"
     exe: str = ""
+    cgo_built: bool | None = None     # Go only: was the binary built with cgo?
 
     @property
     def name(self) -> str:
@@ -79,7 +80,7 @@ class Resolver:
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "flavor": self.flavor, "runtime": self.runtime,
                 "libc": self.libc, "detail": self.detail, "state": self.state,
-                "exe": self.exe, "name": self.name}
+                "exe": self.exe, "name": self.name, "cgo_built": self.cgo_built}
 
 
 @dataclass
@@ -180,10 +181,13 @@ def _godebug(env: dict[str, str], default: str | None) -> str | None:
     return value
 
 
+def _cgo_built(go: elf.GoInfo, info: elf.ElfInfo) -> bool:
+    return go.cgo if go.cgo is not None else not info.static
+
+
 def _go_uses_cgo(go: elf.GoInfo, info: elf.ElfInfo, env: dict[str, str],
                  nsswitch: str | None) -> tuple[bool, str]:
-    cgo_built = go.cgo if go.cgo is not None else not info.static
-    if not cgo_built:
+    if not _cgo_built(go, info):
         return False, "CGO_ENABLED=0" if go.cgo is False else "no cgo (static)"
     if "netgo" in go.tags:
         return False, "-tags netgo"
@@ -234,9 +238,10 @@ def classify(info: elf.ElfInfo, exe: str, proc: ProcessInfo, nsswitch: str | Non
         go = info.go
         cgo, why = _go_uses_cgo(go, info, proc.env, nsswitch)
         if cgo:
-            return Resolver("go", flavor=libc, libc=libc, state=state, exe=exe,
+            return Resolver("go", flavor=libc, libc=libc, state=state, exe=exe, cgo_built=True,
                             detail=f"{go.version}, cgo resolver: {why}, {libc or 'libc?'} order")
         return Resolver("go", flavor="go", libc=libc, state=state, exe=exe,
+                        cgo_built=_cgo_built(go, info),
                         detail=f"{go.version}, pure Go resolver: {why}")
     if "libjli" in needed or "libjvm" in needed or base == "java":
         pref = _java_pref(proc.argv, proc.env)

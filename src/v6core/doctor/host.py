@@ -117,13 +117,28 @@ class HostReport:
         return "\n".join(out)
 
 
-def _policy(view: SystemView, root: str) -> tuple[Any, str | None, str]:
-    """(glibc policy table or None, the gai.conf path read, a note) for a container root."""
+def _policy(view: SystemView, root: str,
+            netns_names: Iterable[str] = ()) -> tuple[Any, str | None, str]:
+    """(glibc policy table or None, the gai.conf path read, a note) for a container root.
+
+    A namespace with no process but ``ip netns`` names reads /etc/netns/NAME/gai.conf
+    when there is one, as ``ip netns exec NAME`` bind-mounts it over /etc/gai.conf for
+    the programs it starts; else the host's."""
     from v6core.errors import PolicyError
     from v6core.policy import parse_gai_conf
-    croot = LiveSystem(root) if isinstance(view, LiveSystem) else None
-    path = f"{root}/etc/gai.conf"
-    text = croot.read(croot.realpath("/etc/gai.conf")) if croot else view.read(path)
+    text: str | None = None
+    path = "/etc/gai.conf"
+    for name in netns_names:
+        if "/" in name or name in (".", ".."):
+            continue
+        path = f"/etc/netns/{name}/gai.conf"
+        text = view.read(path)
+        if text is not None:
+            break
+    if text is None:
+        croot = LiveSystem(root) if isinstance(view, LiveSystem) else None
+        path = f"{root.rstrip('/')}/etc/gai.conf"
+        text = croot.read(croot.realpath("/etc/gai.conf")) if croot else view.read(path)
     if text is None:
         return None, None, "no /etc/gai.conf: glibc's built-in tables"
     try:
@@ -146,7 +161,10 @@ def scan(view: SystemView | None = None,
     for ns in found.namespaces:
         f = results.get(ns.inode) or nsprobe.NsFacts(error="not probed")
         root = f"/proc/{ns.leader}/root" if ns.leader is not None else "/"
-        policy, gai_path, note = _policy(view, root)
+        # the doctor's own namespace: its own /etc (the lowest pid may be hidden or live
+        # in another mount namespace)
+        policy, gai_path, note = _policy(view, "/" if ns.kind == "host" else root,
+                                         ns.netns_names if ns.leader is None else ())
         nr = NamespaceReport(ns, f, gai_path, note)
         groups: dict[exe.Resolver, list[int]] = {}
         for pid in ns.pids:
@@ -158,9 +176,13 @@ def scan(view: SystemView | None = None,
             if r.state == "unreadable" and proc.exe is None and not proc.argv:
                 continue                       # a kernel thread: no executable, no resolver
             groups.setdefault(r, []).append(pid)
+        # where a gai.conf fix goes: for an ``ip netns`` namespace /etc/netns/NAME/, which
+        # ``ip netns exec`` bind-mounts (its processes' /etc is the host's otherwise)
+        fix_path = (f"/etc/netns/{ns.netns_names[0]}/gai.conf" if ns.kind == "netns"
+                    else gai_path or ("/etc/gai.conf" if ns.kind == "host"
+                                      else f"{root.rstrip('/')}/etc/gai.conf"))
         for r, pids in groups.items():
-            nr.resolvers.append((r, pids, judge(r, f.sources, f.addresses, policy,
-                                                 gai_path or f"{root}/etc/gai.conf")))
+            nr.resolvers.append((r, pids, judge(r, f.sources, f.addresses, policy, fix_path)))
         reports.append(nr)
     notes = list(found.engine_notes)
     if found.unreadable:
