@@ -31,7 +31,6 @@ per group, no Python per row); it is written independently of
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
 
 import numpy as np
 
