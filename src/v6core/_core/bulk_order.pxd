@@ -13,7 +13,8 @@ cdef enum:
     BULK_EXACT_SIZE = 8      # more than BULK_POS_LIMIT candidates
 
 cdef int bulk_order_group(int flavor, const sk_policy_t *pol, bint musl_fast,
-                          const bulk_kl_t *kl, const uint8_t *dst, const uint8_t *src, const uint8_t *flags,
+                          const bulk_kl_t *kl, const uint8_t *dst, const uint8_t *src,
+                          const uint8_t *flags,
                           const uint8_t *plen, Py_ssize_t lo, Py_ssize_t n,
                           sk_row_t *rows, uint64_t *keys, uint32_t *order,
                           uint32_t *tmp, uint64_t *klbuf) noexcept nogil

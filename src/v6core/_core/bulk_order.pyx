@@ -285,7 +285,8 @@ cdef void _scratch_free(_scratch_t *s) noexcept:
 @cython.boundscheck(False)
 @cython.wraparound(False)
 cdef Py_ssize_t _order_range(int flavor, const sk_policy_t *pol, bint musl_fast,
-                             const bulk_kl_t *kl, const uint8_t *dst, const uint8_t *src, const uint8_t *flags,
+                             const bulk_kl_t *kl, const uint8_t *dst, const uint8_t *src,
+                             const uint8_t *flags,
                              const uint8_t *plen, const int64_t *offsets,
                              Py_ssize_t g0, Py_ssize_t g1, int64_t *order_out,
                              int64_t *first, uint8_t *rule, uint8_t *exact,
@@ -321,7 +322,8 @@ def order_groups(dst, src, flags=None, plen=None, *, offsets, str flavor="rfc672
     """Order every group as the flavour's resolver would, and report the first choice.
 
     Parameters are those of ``sort_keys`` (flavours rfc6724, glibc, musl, go and
-    rfc6724-update; ``known_local`` and ``learn_known_local`` for the update).  Each group is ordered by its bulk keys,
+    rfc6724-update; ``known_local`` and ``learn_known_local`` for the update).  Each
+    group is ordered by its bulk keys,
     or by the exact pairwise path (``sortkey.sk_sort``) where a key cannot express the
     order (see the module docstring).  musl groups are limited to 48 rows.
 

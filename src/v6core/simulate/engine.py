@@ -271,6 +271,7 @@ def _add_runtimes(report: Report, chunk: Chunk, src: np.ndarray, flags: np.ndarr
                                     threads=threads)
             f = res.first
             if step:
+                assert res.order is not None
                 f = _rt.first_after_step(f, res.order, offs, d, name)
             first[mask] = rows[f]
         sel = nonempty
