@@ -604,3 +604,130 @@ def test_hostile_regressions():
         bulk.classify(_D3, threads="2")
     # read-only inputs are fine (the kernels only read them)
     assert bulk.classify(_RO).tolist() == [0, 5, 1]
+
+
+# ---------------------------------------------------------------- go and rfc6724-update
+
+# ULA /48s a lookup's sources and destinations share, so known-local rows decide often
+_KL48 = [0xFD00_0000_0001, 0xFD12_3456_789A, 0xFD12_3456_789B, 0xFDFF_FFFF_FFFF]
+
+
+@st.composite
+def ula_rows(draw, max_group: int):
+    """One group mixing ULAs in a few /48s (some of them the sources'), global IPv6 and
+    IPv4, with unreachable rows: [(dst16, src16 or None, flags, plen or None)]."""
+    n = draw(st.integers(1, max_group))
+    out = []
+    for _ in range(n):
+        kind = draw(st.sampled_from(["ula", "ula", "global", "v4", "fc"]))
+        if kind == "ula":
+            d = ((draw(st.sampled_from(_KL48)) << 80)
+                 | draw(st.integers(0, (1 << 80) - 1))).to_bytes(16, "big")
+        elif kind == "fc":
+            d = ((0xFC << 120) | draw(st.integers(0, (1 << 120) - 1))).to_bytes(16, "big")
+        elif kind == "global":
+            d = draw(addresses().filter(lambda a: not _is_v4(a)))
+        else:
+            d = pack(f"192.0.2.{draw(st.integers(1, 254))}")
+        skind = draw(st.sampled_from(["ula", "same", "none", "global"]))
+        if skind == "none":
+            s = None
+        elif _is_v4(d):
+            s = pack("10.0.0.5")
+        elif skind == "ula":
+            s = ((draw(st.sampled_from(_KL48)) << 80) | 5).to_bytes(16, "big")
+        elif skind == "same":
+            s = draw(near(d))
+        else:
+            s = pack("2001:db8::5")
+        out.append((d, s, 0, None))
+    return out
+
+
+# a table whose rows are in longest-first order with a /48 of its own and a /64 inside a
+# known-local /48: those rows keep their own values (the draft's "matched before")
+_OWN48 = PolicyTable([("::1/128", 50, 0), ("fd12:3456:789a:1::/64", 7, 7),
+                      ("fd00:0:1::/48", 9, 9), ("::ffff:0:0/96", 35, 4),
+                      ("2002::/16", 5, 2), ("fc00::/7", 30, 13), ("::/0", 40, 1)])
+
+
+@pytest.mark.parametrize("flavor", ["go", "rfc6724-update"])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(groups=st.lists(ula_rows(9), min_size=1, max_size=20), pi=st.integers(0, 1),
+       kl=st.lists(st.sampled_from(["fd12:3456:789a::1", "fdff:ffff:ffff::9"]), max_size=2),
+       learn=st.booleans())
+def test_go_and_update_equal_sort_destinations_with_known_local(flavor, groups, pi, kl,
+                                                                learn):
+    policy = [None, _OWN48][pi]
+    if flavor == "go":
+        kl, learn = [], True
+    dst, src, flags, plen, offsets = _arrays(groups)
+    extra = {} if flavor == "go" else dict(known_local=kl or None, learn_known_local=learn)
+    res = bulk.order_groups(dst, src, flags, plen, offsets=offsets, flavor=flavor,
+                            policy=policy, threads=2, **extra)
+    keys = bulk.sort_keys(dst, src, flags, plen, offsets=offsets, flavor=flavor,
+                          policy=policy, **extra)
+    for g, group in enumerate(groups):
+        lo, hi = offsets[g], offsets[g + 1]
+        dests = [bytes(d) for d, _, _, _ in group]
+        srcs = [_source(s, f, p) for _, s, f, p in group]
+        kw = {} if flavor == "go" else dict(known_local=kl, learn_known_local=learn)
+        ordered = sort_destinations(dests, srcs, flavor=flavor, policy=policy, **kw)
+        where = {id(d): i for i, d in enumerate(dests)}
+        want = [where[id(d)] for d in ordered]
+        assert [int(r) - lo for r in res.order[lo:hi]] == want, (g, res.exact[g])
+        steps = explain(dests, srcs, flavor=flavor, policy=policy, **kw).steps
+        assert res.rule[g] == ((steps[0].rule or 0) if steps else 0), g
+        if not res.exact[g]:
+            # the key alone gives the order where the kernel did not need the exact path
+            assert list(np.argsort(-keys[lo:hi].astype(np.float64), kind="stable")) == want
+
+
+def test_go_exact_path_is_gos_stable_sort():
+    # IPv4 and IPv6 tie on rules 1-8 under this table; Go's rule 9 orders only the two
+    # IPv6 rows and leaves IPv4 "equal" to both, so the order is whatever sort.Stable
+    # makes of the input: the exact path must run Go's own insertion sort
+    table = PolicyTable([("::1/128", 50, 0), ("::/0", 40, 1), ("::ffff:0:0/96", 40, 1)])
+    group = [(pack("2001:db8:ffff::1"), pack("2001:db9::1"), 0, None),    # short match
+             (pack("192.0.2.1"), pack("192.0.2.9"), 0, None),
+             (pack("2001:db8::1"), pack("2001:db8::2"), 0, None)]         # long match
+    dst, src, flags, plen, offsets = _arrays([group])
+    res = bulk.order_groups(dst, src, flags, plen, offsets=offsets, flavor="go",
+                            policy=table)
+    assert res.exact[0] & bulk.EXACT_RULE9
+    # by hand, Go's insertionSort: [C, B, A]: B<C? no; A<B? no (equal): unchanged
+    assert list(res.order) == [0, 1, 2]
+    assert list(res.order) == _reference_order(group, "go", table)
+
+
+def test_go_unreachable_rows_keep_their_order_and_rule_0():
+    group = [(pack("2001:db8::1"), None, 0, None), (pack("::1"), None, 0, None),
+             (pack("192.0.2.1"), None, 0, None)]
+    dst, src, flags, plen, offsets = _arrays([group])
+    res = bulk.order_groups(dst, src, flags, plen, offsets=offsets, flavor="go")
+    # rfc6724 would put ::1 (precedence 50) first; Go stops at rule 1 for such a pair
+    assert list(res.order) == [0, 1, 2] and res.rule[0] == 0 and res.exact[0] == 0
+    assert sort_destinations(["2001:db8::1", "::1", "192.0.2.1"], [None] * 3,
+                             flavor="go") == ["2001:db8::1", "::1", "192.0.2.1"]
+
+
+def test_update_known_local_row_by_hand():
+    # draft-ietf-6man-rfc6724-update: a ULA destination in the source's /48 gets
+    # precedence 45 > IPv6 global 40 > IPv4 20; the other ULA (label 13) has a source
+    # of label 14 now, so IPv4's matching label wins rule 5 over it
+    group = [(pack("192.0.2.1"), pack("10.0.0.5"), 0, None),
+             (pack("2001:db8::1"), pack("2001:db8::5"), 0, None),
+             (pack("fd12:3456:789b::1"), pack("fd12:3456:789a::5"), 0, None),
+             (pack("fd12:3456:789a::1"), pack("fd12:3456:789a::5"), 0, None)]
+    dst, src, flags, plen, offsets = _arrays([group])
+    res = bulk.order_groups(dst, src, flags, plen, offsets=offsets, flavor="rfc6724-update")
+    assert list(res.order) == [3, 1, 0, 2]
+    off = bulk.order_groups(dst, src, flags, plen, offsets=offsets, flavor="rfc6724-update",
+                            learn_known_local=False)
+    assert list(off.order) == [1, 3, 2, 0]      # both ULAs 30/13, rule 9 between them
+    with pytest.raises(ValueError, match=r"known_local\[0\].*fd00::/8"):
+        bulk.order_groups(dst, src, flags, plen, offsets=offsets, flavor="rfc6724-update",
+                          known_local=["fc00::1"])
+    with pytest.raises(ValueError, match="only the rfc6724-update"):
+        bulk.order_groups(dst, src, flags, plen, offsets=offsets, flavor="rfc6724",
+                          known_local=["fd00::1"])

@@ -289,13 +289,26 @@ def test_happy_eyeballs_interleaves_from_the_first_family():
     assert ex.attempts == ["2001:db8::1", "192.0.2.1", "2001:db8::2"]
 
 
-def test_bulk_refuses_go_cleanly():
+def test_bulk_go_reproduces_gos_own_table():
+    # Go's TestSortByRFC6724 cases (with its reversed runs) through the bulk kernel, one
+    # group each: the oracle is Go's expected order, not the per-call path
     import numpy as np
 
     from v6core._core import addr, bulk
-    d = addr.pack_many(["2001:db8::1", "192.0.2.1"])
-    with pytest.raises(ValueError, match="no bulk kernel"):
-        bulk.sort_keys(d, d, offsets=np.array([0, 2]), flavor="go")
+    groups = []
+    for dests, srcs, want, reverse in GO_SORT_CASES:
+        groups.append((dests, srcs, want))
+        if reverse:
+            groups.append((dests[::-1], srcs[::-1], want))
+    dst = addr.pack_many([d for g in groups for d in g[0]])
+    src = addr.pack_many([s for g in groups for s in g[1]])
+    offsets = np.cumsum([0] + [len(g[0]) for g in groups])
+    res = bulk.order_groups(dst, src, offsets=offsets, flavor="go")
+    for g, (dests, _, want) in enumerate(groups):
+        got = [dests[int(r) - offsets[g]] for r in res.order[offsets[g]:offsets[g + 1]]]
+        assert got == want, g
+    with pytest.raises(ValueError, match="unknown flavor"):
+        bulk.sort_keys(dst, src, offsets=offsets, flavor="java")
 
 
 def test_source_rule_5_5_next_hop_prefixes():

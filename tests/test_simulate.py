@@ -315,8 +315,10 @@ def test_the_seams_import_one_way():
     # datasets -> engine -> render: the simulation reads no files and renders nothing
     import ast
     pkg = os.path.join(SRC, "v6core", "simulate")
-    allowed = {"dataset": set(), "fleet": {"dataset"}, "readers": {"dataset", "fleet"},
-               "engine": {"dataset"}, "render": {"engine"}}
+    # runtimes (the runtime mix and the bulk Java/Node step) is a leaf the others may use
+    allowed = {"dataset": set(), "runtimes": set(), "fleet": {"dataset"},
+               "readers": {"dataset", "fleet", "runtimes"},
+               "engine": {"dataset", "runtimes"}, "render": {"engine", "runtimes"}}
     for mod, ok in allowed.items():
         with open(os.path.join(pkg, mod + ".py")) as fh:
             tree = ast.parse(fh.read())
@@ -324,3 +326,68 @@ def test_the_seams_import_one_way():
                 if isinstance(n, ast.ImportFrom) and n.module
                 and n.module.startswith("v6core.simulate.")}
         assert used <= ok, (mod, used - ok)
+
+
+# ---------------------------------------------------------------- runtime mix
+
+def _py_reorder(groups, runtime, option):
+    # the per-call oracle: v6core.runtime.Runtime.reorder, one group at a time
+    from v6core._core.addr import pack
+    from v6core.runtime import parse_runtime
+    rt = parse_runtime(f"{runtime}:{option}")
+    return [rt.reorder(g, pack) for g in groups]
+
+
+@pytest.mark.parametrize("runtime,option", [("java", "false"), ("java", "true"),
+                                            ("java", "system"), ("node", "verbatim"),
+                                            ("node", "ipv4first"), ("node", "ipv6first")])
+def test_bulk_runtime_step_equals_runtime_reorder(runtime, option):
+    from v6core._core.addr import pack_many
+    from v6core.simulate.runtimes import reorder_groups
+    rng = np.random.default_rng(7)
+    pool = ["2001:db8::1", "2001:db8::2", "192.0.2.1", "192.0.2.2", "fd00::1", "10.0.0.1",
+            "::ffff:198.51.100.1"]
+    groups = [[pool[i] for i in rng.integers(0, len(pool), rng.integers(0, 7))]
+              for _ in range(400)]
+    flat = [a for g in groups for a in g]
+    dst = pack_many(flat)
+    offsets = np.cumsum([0] + [len(g) for g in groups])
+    order = np.arange(len(flat))
+    o, offs = reorder_groups(order, offsets, dst, runtime, option)
+    got = [[flat[int(i)] for i in o[offs[g]:offs[g + 1]]] for g in range(len(groups))]
+    assert got == _py_reorder(groups, runtime, option)
+
+
+def test_runtime_mix_policy_helps_only_its_processes(tmp_path):
+    from v6core.simulate import runtimes as rt
+    ds = sim.synthetic_fleet(lookups=20000, hosts=300, seed=3)
+    conf = tmp_path / "ula.conf"
+    conf.write_text("label fd00::/8 1\n")
+    rep = sim.simulate(ds, [sim.parse_policy("glibc"), sim.parse_policy(f"glibc:{conf}"),
+                            sim.parse_policy("rfc6724-update")])
+    d = rep.to_dict()["runtimes"]
+    fix = d[rep.policies[1].name]
+    for name in ("musl", "go"):
+        assert fix[name]["changed_vs_baseline"] == 0 and fix[name]["resolver"] == name
+    assert fix["glibc"]["changed_vs_baseline"] > 0
+    # Java puts IPv4 first whatever glibc's table says (every lookup here has IPv4 or none)
+    assert fix["java"]["first_ipv6"] <= d["glibc"]["java"]["first_ipv6"] + 0
+    # today's Go is untouched by a glibc fix; the draft row models Go adopting it
+    assert d["rfc6724-update"]["go"]["resolver"] == "rfc6724-update"
+    assert sum(v["lookups"] for v in fix.values()) == rep.lookups
+    assert set(fix) <= set(rt.RUNTIMES)
+
+
+def test_runtime_column_unknown_value_is_named(tmp_path, capsys):
+    from v6core.cli import main
+    f = tmp_path / "lk.csv"
+    f.write_text("lookup,destination,source,prefixlen,flags,runtime\n"
+                 "1,2001:db8::1,2001:db8::5,64,,go\n1,192.0.2.1,10.0.0.5,24,,go\n"
+                 "2,2001:db8::1,2001:db8::5,64,,rust\n")
+    assert main(["simulate", str(f), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert f"{f}:4" in err and "'rust'" in err and "Traceback" not in err
+    f.write_text("lookup,destination,source,prefixlen,flags,runtime\n"
+                 "1,2001:db8::1,2001:db8::5,64,,java\n1,192.0.2.1,10.0.0.5,24,,java\n")
+    rep = sim.simulate(sim.load(str(f)), [sim.parse_policy("glibc")])
+    assert rep.to_dict()["runtimes"]["glibc"]["java"]["first_ipv4"] == 1

@@ -9,7 +9,7 @@ not known; IPv4 as an IPv4 length).  A group is one lookup's candidate list, row
 ``offsets[g] .. offsets[g + 1] - 1`` in the order the resolver received them.
 """
 
-from libc.stdint cimport uint8_t, uint32_t
+from libc.stdint cimport uint8_t, uint32_t, uint64_t
 from v6core._core.types cimport addr_load
 from v6core._core.sortkey cimport sk_row_t, SK_F_USABLE, SK_NO_IFINDEX
 
@@ -32,6 +32,17 @@ cdef inline void bulk_load_row(sk_row_t *row, const uint8_t *dst, const uint8_t 
     row.src_plen = -1 if p == BULK_PLEN_UNKNOWN else p
     row.ifindex = SK_NO_IFINDEX
     row.index = index
+
+
+ctypedef struct bulk_kl_t:
+    # rfc6724-update's known-local ULA /48s (sortkey.sk_known_local_collect): ``on`` is
+    # False for every other flavour; ``explicit`` / ``skip`` sorted (``hi >> 16``)
+    bint on
+    bint learn               # learn them from each lookup's sources inside fd00::/8
+    const uint64_t *explicit
+    Py_ssize_t nexplicit
+    const uint64_t *skip
+    Py_ssize_t nskip
 
 
 # Argument checks: each raises ValueError naming the argument (and the row or index).

@@ -251,17 +251,21 @@ def split_groups(offsets, int parts):
 
 # ------------------------------------------------------------------ policies
 
-BULK_FLAVORS = ("rfc6724", "glibc", "musl")
+BULK_FLAVORS = ("rfc6724", "glibc", "musl", "go", "rfc6724-update")
+
+# the update changes the table only: its rules are RFC 6724's
+_RULES = {"rfc6724-update": "rfc6724"}
 
 
 def resolve_policy(flavor, policy):
     """``(code, CompiledPolicy, musl_fast)`` for a flavour name and optional PolicyTable
     (anything with ``compiled(flavor)``); the defaults are ``v6core._core.tables``'.
     ``musl_fast``: the table is musl's own, which the branch-free musl kernel encodes."""
-    code = _sortkey.flavor_code(flavor)      # an unknown name: "unknown flavor"
     if flavor not in BULK_FLAVORS:
+        _sortkey.flavor_code(flavor)         # an unknown name: "unknown flavor"
         raise ValueError(f"flavor {flavor!r} has no bulk kernel: expected one of "
                          f"{', '.join(BULK_FLAVORS)}")
+    code = _sortkey.flavor_code(_RULES.get(flavor, flavor))
     if policy is None:
         cp = _tables.default_compiled(flavor)
     else:
@@ -275,3 +279,43 @@ def resolve_policy(flavor, policy):
         fast = cp is d or (cp.precedence_rows == d.precedence_rows
                            and cp.label_rows == d.label_rows)
     return code, cp, fast
+
+
+_EMPTY_U64 = np.zeros(0, dtype=np.uint64)
+
+
+def known_local_args(flavor, cp, known_local, learn_known_local):
+    """``(on, explicit, skip)`` for the rfc6724-update flavour's known-local ULA rows
+    (draft-ietf-6man-rfc6724-update section 3.1) in bulk.
+
+    ``known_local``: None, or addresses inside fd00::/8 (an (K, 16) uint8 array or a
+    sequence of address text; see ``as_rows``) whose /48s are known-local.  ``explicit``
+    is their sorted distinct /48s (as ``hi >> 16`` uint64) that the table does not already
+    have, ``skip`` the sorted /48 rows it has.  ``on`` is False for every other flavour
+    (``known_local`` must then be None or empty) and when there is nothing to insert."""
+    if known_local is None:
+        kl = np.zeros((0, 16), dtype=np.uint8)
+    else:
+        kl = as_rows(known_local, "known_local")
+    if flavor != "rfc6724-update":
+        if kl.shape[0]:
+            raise ValueError(f"known_local: only the rfc6724-update flavour has known-local "
+                             f"rows, not {flavor!r}")
+        return False, _EMPTY_U64, _EMPTY_U64
+    bad = np.flatnonzero(kl[:, 0] != 0xFD)
+    if bad.shape[0]:
+        i = int(bad[0])
+        from v6core._core.addr import to_text
+        raise ValueError(f"known_local[{i}]: {to_text(bytes(kl[i]))} is not inside fd00::/8 "
+                         "(only locally assigned ULAs can be known-local)")
+    for rows in (cp.precedence_rows, cp.label_rows):
+        lens = [n for _, n, _ in rows]
+        if lens != sorted(lens, reverse=True):
+            raise ValueError("policy: the rfc6724-update flavour inserts known-local /48 "
+                             "rows by prefix length; in bulk its table's rows must already "
+                             "be in longest-prefix-first order")
+    have = sorted({int.from_bytes(p[:6], "big") for p, n, _ in
+                   cp.precedence_rows + cp.label_rows if n == 48})
+    explicit = sorted({int.from_bytes(bytes(r[:6]), "big") for r in kl} - set(have))
+    on = bool(learn_known_local) or bool(explicit)
+    return (on, np.array(explicit, dtype=np.uint64), np.array(have, dtype=np.uint64))

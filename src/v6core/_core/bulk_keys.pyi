@@ -30,4 +30,6 @@ def sort_keys(
     policy: Any = None,
     out: npt.NDArray[np.uint64] | None = None,
     threads: int | None = None,
+    known_local: Any = None,
+    learn_known_local: bool = True,
 ) -> npt.NDArray[np.uint64]: ...

@@ -7,27 +7,37 @@
   0-7; larger first.  With musl's own table the kernel uses a branch-free encoding of
   it, generated at import from ``tables.MUSL_ROWS`` (the one definition) and checked
   to be exact for it; any other table goes through ``sortkey.musl_key``.
-* ``rfc6724`` and ``glibc``: 64 bits, larger first: ``sortkey.sk_wide_key`` (rules 1-8 in
-  bits 20-62), the flavour's rule 9 CommonPrefixLen in bits 12-19 and ``4095 - position``
-  (rule 10) in bits 0-11.
+* ``rfc6724``, ``glibc``, ``go`` and ``rfc6724-update``: 64 bits, larger first:
+  ``sortkey.sk_wide_key`` (rules 1-8 in bits 20-62), the flavour's rule 9
+  CommonPrefixLen in bits 12-19 and ``4095 - position`` (rule 10) in bits 0-11.
+  ``go`` (``sk_fill_row`` masks the source flags: no rules 3, 4, 7): an unusable row
+  keeps only its position (Go holds two destinations without a source equal, and its
+  stable sort keeps their order), an IPv4 row has 0 in the rule 9 field (Go's rule 9
+  is between IPv6 destinations only), and a tie left after rule 9 is kept in input
+  order, which is what Go's stable sort does with "equal" rows.  ``rfc6724-update``:
+  the rows are filled under the draft's table and then given the lookup's known-local
+  ULA /48 values (``sortkey.sk_known_local``).
 """
 
 cimport cython
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int32_t, int64_t
+from libc.stdlib cimport malloc, free
+from libc.string cimport memcpy
 
 cimport numpy as cnp
 import numpy as np
 
-from v6core._core.types cimport addr128_t, addr_scope
+from v6core._core.types cimport addr128_t, addr_scope, addr_is_v4mapped
 from v6core._core.sortkey cimport (
-    CompiledPolicy, sk_fill_row, sk_cpl, sk_wide_key, sk_precedence, sk_label, SK_MUSL,
-    SK_F_USABLE, MUSL_MAXADDRS,
+    CompiledPolicy, sk_fill_row, sk_cpl, sk_wide_key, sk_precedence, sk_label,
+    sk_known_local_collect, sk_known_local, SK_MUSL, SK_GO, SK_F_USABLE, MUSL_MAXADDRS,
 )
 from v6core._core.bulk_common cimport (
-    bulk_load_row, bulk_nrows, bulk_rows_arg, bulk_u8_arg, bulk_out_arg,
+    bulk_kl_t, bulk_load_row, bulk_nrows, bulk_rows_arg, bulk_u8_arg, bulk_out_arg,
 )
 from v6core._core.bulk_common import (
-    check_offsets, positions, pool_map, resolve_policy, split_groups, split_rows, threads_for,
+    check_offsets, known_local_args, positions, pool_map, resolve_policy, split_groups,
+    split_rows, threads_for,
 )
 from v6core._core import tables as _tables
 
@@ -187,16 +197,61 @@ cdef uint64_t bulk_wide_key(int flavor, const sk_policy_t *pol, sk_row_t *row) n
     return k
 
 
+cdef uint64_t bulk_filled_key(int flavor, const sk_row_t *row) noexcept nogil:
+    """The bulk key of a row ``sk_fill_row`` filled (the layout above; go and
+    rfc6724-update take this way, as their rows need more than ``sk_wide_key``)."""
+    cdef uint64_t k = row.key
+    cdef int32_t cpl = row.cpl
+    if flavor == SK_GO:
+        if not (row.flags & SK_F_USABLE):
+            k = 0           # Go: two destinations without a source are equal (rule 1 stop)
+        if addr_is_v4mapped(row.dst):
+            cpl = 0         # Go: rule 9 only between IPv6 destinations
+    k |= <uint64_t>(cpl & 0xff) << BULK_K_CPL
+    if row.index < BULK_POS_LIMIT:
+        k |= BULK_POS_LIMIT - 1 - row.index
+    return k
+
+
+cdef Py_ssize_t bulk_fill_group(int flavor, const sk_policy_t *pol, const bulk_kl_t *kl,
+                                sk_row_t *rows, Py_ssize_t n, uint64_t *klbuf) noexcept nogil:
+    """Fill ``n`` loaded rows of one group (``sk_fill_row``) and, for rfc6724-update
+    (``kl.on``), give them the group's known-local /48 values.  ``klbuf`` holds
+    ``kl.nexplicit + n``.  Returns the number of known-local /48s applied."""
+    cdef Py_ssize_t i, nkl
+    for i in range(n):
+        sk_fill_row(flavor, pol, &rows[i])
+    if kl == NULL or not kl.on:
+        return 0
+    if kl.nexplicit:
+        memcpy(klbuf, kl.explicit, kl.nexplicit * sizeof(uint64_t))
+    nkl = sk_known_local_collect(rows, n if kl.learn else 0, klbuf, kl.nexplicit, kl.skip,
+                                 kl.nskip)
+    if nkl:
+        for i in range(n):
+            sk_known_local(pol, &rows[i], klbuf, nkl)
+    return nkl
+
+
 @cython.boundscheck(False)
 @cython.wraparound(False)
-cdef void _keys_range(int flavor, const sk_policy_t *pol, bint musl_fast,
-                      const uint8_t *dst, const uint8_t *src, const uint8_t *flags,
-                      const uint8_t *plen, const int64_t *offsets, Py_ssize_t g0,
-                      Py_ssize_t g1, uint64_t *out) noexcept nogil:
+cdef void _keys_range(int flavor, const sk_policy_t *pol, bint musl_fast, bint filled,
+                      const bulk_kl_t *kl, const uint8_t *dst, const uint8_t *src,
+                      const uint8_t *flags, const uint8_t *plen, const int64_t *offsets,
+                      Py_ssize_t g0, Py_ssize_t g1, uint64_t *out, sk_row_t *rows,
+                      uint64_t *klbuf) noexcept nogil:
     cdef Py_ssize_t g, r, lo
     cdef sk_row_t row
     for g in range(g0, g1):
         lo = offsets[g]
+        if filled:
+            # go / rfc6724-update: the whole group's rows first (known-local /48s)
+            for r in range(lo, offsets[g + 1]):
+                bulk_load_row(&rows[r - lo], dst, src, flags, plen, r, <uint32_t>(r - lo))
+            bulk_fill_group(flavor, pol, kl, rows, offsets[g + 1] - lo, klbuf)
+            for r in range(lo, offsets[g + 1]):
+                out[r] = bulk_filled_key(flavor, &rows[r - lo])
+            continue
         for r in range(lo, offsets[g + 1]):
             if flavor == SK_MUSL and musl_fast:
                 out[r] = v6b_musl_key(dst + 16 * r, src + 16 * r,
@@ -276,7 +331,8 @@ def musl_keys(dst, src, flags=None, pos=None, *, offsets=None, out=None, threads
 
 
 def sort_keys(dst, src, flags=None, plen=None, *, offsets, str flavor="rfc6724",
-              policy=None, out=None, threads=None):
+              policy=None, out=None, threads=None, known_local=None,
+              bint learn_known_local=True):
     """Bulk sort keys of every row, larger first within a group (see the module docstring).
 
     Parameters
@@ -289,15 +345,19 @@ def sort_keys(dst, src, flags=None, plen=None, *, offsets, str flavor="rfc6724",
         Source prefix lengths (IPv4 as an IPv4 length); 255 or absent = unknown.
     offsets : (G + 1,) int64
         Group boundaries (positions are counted within each group).
-    flavor : {"rfc6724", "glibc", "musl"}
+    flavor : {"rfc6724", "glibc", "musl", "go", "rfc6724-update"}
     policy : PolicyTable, optional
         Replaces the flavour's built-in table.
     out : (N,) uint64, optional
     threads : int, optional
+    known_local : (K, 16) uint8 or sequence of addresses, optional
+        rfc6724-update only: addresses inside fd00::/8 whose /48 is known-local in every
+        lookup, besides (unless ``learn_known_local`` is False) the /48 of each usable
+        row's source inside fd00::/8 in that lookup, as ``sort_destinations`` learns them.
 
     Returns
     -------
-    (N,) uint64.  musl: the 31-bit key.  rfc6724/glibc: ``sk_wide_key | cpl << 12 |
+    (N,) uint64.  musl: the 31-bit key.  The others: ``wide key | cpl << 12 |
     (4095 - position)``; ordering a group by it equals ``sort_destinations`` except in the
     cases ``order_groups`` reports in ``exact``.  Positions from 4096 on are not in the
     key (such groups always take the exact path in ``order_groups``).
@@ -313,6 +373,15 @@ def sort_keys(dst, src, flags=None, plen=None, *, offsets, str flavor="rfc6724",
     cdef CompiledPolicy cpol = cp
     cdef int fl = code
     cdef bint musl_fast = fast
+    cdef bulk_kl_t kl
+    kl_on, kl_exp, kl_skip = known_local_args(flavor, cp, known_local, learn_known_local)
+    kl.on = kl_on
+    kl.learn = learn_known_local
+    kl.explicit = <const uint64_t *>cnp.PyArray_DATA(kl_exp)
+    kl.nexplicit = kl_exp.shape[0]
+    kl.skip = <const uint64_t *>cnp.PyArray_DATA(kl_skip)
+    kl.nskip = kl_skip.shape[0]
+    cdef bint filled = fl == SK_GO or kl.on
     out = bulk_out_arg(out, "out", n, np.uint64)
     nthreads = threads_for(threads, n)
     if n == 0:
@@ -320,9 +389,24 @@ def sort_keys(dst, src, flags=None, plen=None, *, offsets, str flavor="rfc6724",
     if fl == SK_MUSL:
         _check_musl_groups(offs)
     cdef uint64_t *o = <uint64_t *>cnp.PyArray_DATA(out)
+    cdef Py_ssize_t maxg = int(np.diff(offs).max()) if filled else 0
 
     def run(Py_ssize_t g0, Py_ssize_t g1):
-        with nogil:
-            _keys_range(fl, &cpol.pol, musl_fast, d, s, f, pl, op, g0, g1, o)
+        cdef sk_row_t *rows = NULL
+        cdef uint64_t *klbuf = NULL
+        if filled:
+            rows = <sk_row_t *>malloc(max(maxg, 1) * sizeof(sk_row_t))
+            klbuf = <uint64_t *>malloc((maxg + kl.nexplicit + 1) * sizeof(uint64_t))
+            if rows == NULL or klbuf == NULL:
+                free(rows)
+                free(klbuf)
+                raise MemoryError()
+        try:
+            with nogil:
+                _keys_range(fl, &cpol.pol, musl_fast, filled, &kl, d, s, f, pl, op, g0, g1,
+                            o, rows, klbuf)
+        finally:
+            free(rows)
+            free(klbuf)
     pool_map(run, split_groups(offs, nthreads))
     return out

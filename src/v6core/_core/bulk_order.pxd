@@ -3,6 +3,7 @@
 
 from libc.stdint cimport uint8_t, uint32_t, uint64_t
 from v6core._core.sortkey cimport sk_policy_t, sk_row_t
+from v6core._core.bulk_common cimport bulk_kl_t
 
 # Why a group left the key path (bits of the ``exact`` output).
 cdef enum:
@@ -12,7 +13,8 @@ cdef enum:
     BULK_EXACT_SIZE = 8      # more than BULK_POS_LIMIT candidates
 
 cdef int bulk_order_group(int flavor, const sk_policy_t *pol, bint musl_fast,
-                          const uint8_t *dst, const uint8_t *src, const uint8_t *flags,
+                          const bulk_kl_t *kl, const uint8_t *dst, const uint8_t *src,
+                          const uint8_t *flags,
                           const uint8_t *plen, Py_ssize_t lo, Py_ssize_t n,
                           sk_row_t *rows, uint64_t *keys, uint32_t *order,
-                          uint32_t *tmp) noexcept nogil
+                          uint32_t *tmp, uint64_t *klbuf) noexcept nogil

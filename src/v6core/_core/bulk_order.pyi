@@ -30,4 +30,6 @@ def order_groups(
     policy: Any = None,
     want_order: bool = True,
     threads: int | None = None,
+    known_local: Any = None,
+    learn_known_local: bool = True,
 ) -> GroupOrder: ...

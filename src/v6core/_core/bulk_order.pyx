@@ -29,18 +29,19 @@ from collections import namedtuple
 from v6core._core.types cimport addr_is_v4mapped
 from v6core._core.sortkey cimport (
     CompiledPolicy, sk_fill_row, sk_decide, sk_sort, sk_home_rank_exact, SK_RFC6724,
-    SK_GLIBC, SK_MUSL, SK_F_USABLE, SK_F_ENCAP, SK_K_USABLE, SK_K_SCOPE_MATCH,
+    SK_GLIBC, SK_MUSL, SK_GO, SK_F_USABLE, SK_F_ENCAP, SK_K_USABLE, SK_K_SCOPE_MATCH,
     SK_K_NOT_DEPRECATED, SK_K_HOME, SK_K_LABEL_MATCH, SK_K_PREC, SK_K_NATIVE, SK_K_SCOPE,
     MUSL_MAXADDRS,
 )
 from v6core._core.bulk_common cimport (
-    bulk_load_row, bulk_nrows, bulk_rows_arg, bulk_u8_arg,
+    bulk_kl_t, bulk_load_row, bulk_nrows, bulk_rows_arg, bulk_u8_arg,
 )
 from v6core._core.bulk_keys cimport (
-    bulk_musl_key_fast, bulk_wide_key, BULK_K_CPL, BULK_POS_LIMIT,
+    bulk_musl_key_fast, bulk_wide_key, bulk_filled_key, bulk_fill_group, BULK_K_CPL,
+    BULK_POS_LIMIT,
 )
-from v6core._core.bulk_common import check_offsets, pool_map, resolve_policy, split_groups, \
-    threads_for
+from v6core._core.bulk_common import check_offsets, known_local_args, pool_map, \
+    resolve_policy, split_groups, threads_for
 
 cnp.import_array()
 
@@ -151,25 +152,37 @@ cdef inline int _wide_rule(uint64_t x) noexcept nogil:
 @cython.boundscheck(False)
 @cython.wraparound(False)
 cdef int bulk_order_group(int flavor, const sk_policy_t *pol, bint musl_fast,
-                          const uint8_t *dst, const uint8_t *src, const uint8_t *flags,
-                          const uint8_t *plen, Py_ssize_t lo, Py_ssize_t n,
-                          sk_row_t *rows, uint64_t *keys, uint32_t *order,
-                          uint32_t *tmp) noexcept nogil:
+                          const bulk_kl_t *kl, const uint8_t *dst, const uint8_t *src,
+                          const uint8_t *flags, const uint8_t *plen, Py_ssize_t lo,
+                          Py_ssize_t n, sk_row_t *rows, uint64_t *keys, uint32_t *order,
+                          uint32_t *tmp, uint64_t *klbuf) noexcept nogil:
     """Order one group (rows ``lo .. lo + n - 1``) into ``order[0:n]`` (group positions).
 
     Returns ``rule | exact << 8``: the rule (1-10) that put ``order[0]`` ahead of
     ``order[1]`` (0 when nothing was decided: one candidate, or an all-IPv4 musl answer,
     which musl leaves unsorted) and the ``BULK_EXACT_*`` reasons for the exact path.
-    Scratch: ``rows``, ``keys``, ``order`` and ``tmp`` hold ``n`` entries each.
+    Scratch: ``rows``, ``keys``, ``order`` and ``tmp`` hold ``n`` entries each, ``klbuf``
+    ``kl.nexplicit + n`` (rfc6724-update's known-local /48s, ``kl.on``).
+
+    go and rfc6724-update fill every row first (``bulk_fill_group``): Go masks the
+    source flags and holds unusable rows equal, the update inserts the lookup's
+    known-local rows; the exact path then sorts those same filled rows with the
+    flavour's own sort (Go: ``sort.Stable`` over the input order, as per call).
     """
     cdef Py_ssize_t i
     cdef uint64_t top
     cdef int exact = 0, rule
     cdef bint v4seen, v6seen, all_v4 = True
     cdef uint32_t f, home_mix = 0, n_usable = 0, n_encap = 0
+    cdef bint filled = flavor == SK_GO or (kl != NULL and kl.on)
+    if filled:
+        for i in range(n):
+            bulk_load_row(&rows[i], dst, src, flags, plen, lo + i, <uint32_t>i)
+        bulk_fill_group(flavor, pol, kl, rows, n, klbuf)
     for i in range(n):
         order[i] = <uint32_t>i
-        bulk_load_row(&rows[i], dst, src, flags, plen, lo + i, <uint32_t>i)
+        if not filled:
+            bulk_load_row(&rows[i], dst, src, flags, plen, lo + i, <uint32_t>i)
         if flavor == SK_MUSL:
             if musl_fast:
                 keys[i] = bulk_musl_key_fast(dst + 16 * (lo + i), src + 16 * (lo + i),
@@ -181,7 +194,10 @@ cdef int bulk_order_group(int flavor, const sk_policy_t *pol, bint musl_fast,
             if not addr_is_v4mapped(rows[i].dst):
                 all_v4 = False
         else:
-            keys[i] = bulk_wide_key(flavor, pol, &rows[i])
+            if filled:
+                keys[i] = bulk_filled_key(flavor, &rows[i])
+            else:
+                keys[i] = bulk_wide_key(flavor, pol, &rows[i])
             f = rows[i].flags
             if f & SK_F_USABLE:
                 if not sk_home_rank_exact(flavor, f):
@@ -212,13 +228,18 @@ cdef int bulk_order_group(int flavor, const sk_policy_t *pol, bint musl_fast,
                 else:
                     v6seen = True
                 i += 1
-            if v4seen and v6seen:
+            # (Go's unusable rows, key 0 above the position, are all equal: no rule 9)
+            if v4seen and v6seen and (flavor != SK_GO or top != 0):
                 exact |= BULK_EXACT_RULE9
                 break
         if not exact:
-            return _wide_rule(keys[order[0]] ^ keys[order[1]])
-        for i in range(n):
-            sk_fill_row(flavor, pol, &rows[i])
+            rule = _wide_rule(keys[order[0]] ^ keys[order[1]])
+            if flavor == SK_GO and rule == 10:
+                rule = 0        # Go has no rule 10: its stable sort left them as they were
+            return rule
+        if not filled:
+            for i in range(n):
+                sk_fill_row(flavor, pol, &rows[i])
         sk_sort(flavor, rows, n, order, tmp)
     rule = sk_decide(flavor, &rows[order[0]], &rows[order[1]])
     if rule < 0:
@@ -231,15 +252,18 @@ cdef struct _scratch_t:
     uint64_t *keys
     uint32_t *order
     uint32_t *tmp
+    uint64_t *klbuf
 
 
-cdef int _scratch_alloc(_scratch_t *s, Py_ssize_t n) except -1:
+cdef int _scratch_alloc(_scratch_t *s, Py_ssize_t n, Py_ssize_t nexplicit) except -1:
     n = max(n, 2)
     s.rows = <sk_row_t *>malloc(n * sizeof(sk_row_t))
     s.keys = <uint64_t *>malloc(n * sizeof(uint64_t))
     s.order = <uint32_t *>malloc(n * sizeof(uint32_t))
     s.tmp = <uint32_t *>malloc(n * sizeof(uint32_t))
-    if s.rows == NULL or s.keys == NULL or s.order == NULL or s.tmp == NULL:
+    s.klbuf = <uint64_t *>malloc((n + nexplicit) * sizeof(uint64_t))
+    if s.rows == NULL or s.keys == NULL or s.order == NULL or s.tmp == NULL \
+            or s.klbuf == NULL:
         _scratch_free(s)
         raise MemoryError()
     return 0
@@ -250,6 +274,8 @@ cdef void _scratch_free(_scratch_t *s) noexcept:
     free(s.keys)
     free(s.order)
     free(s.tmp)
+    free(s.klbuf)
+    s.klbuf = NULL
     s.rows = NULL
     s.keys = NULL
     s.order = NULL
@@ -259,7 +285,8 @@ cdef void _scratch_free(_scratch_t *s) noexcept:
 @cython.boundscheck(False)
 @cython.wraparound(False)
 cdef Py_ssize_t _order_range(int flavor, const sk_policy_t *pol, bint musl_fast,
-                             const uint8_t *dst, const uint8_t *src, const uint8_t *flags,
+                             const bulk_kl_t *kl, const uint8_t *dst, const uint8_t *src,
+                             const uint8_t *flags,
                              const uint8_t *plen, const int64_t *offsets,
                              Py_ssize_t g0, Py_ssize_t g1, int64_t *order_out,
                              int64_t *first, uint8_t *rule, uint8_t *exact,
@@ -275,8 +302,8 @@ cdef Py_ssize_t _order_range(int flavor, const sk_policy_t *pol, bint musl_fast,
             if exact != NULL:
                 exact[g] = 0
             continue
-        res = bulk_order_group(flavor, pol, musl_fast, dst, src, flags, plen, lo, n,
-                               s.rows, s.keys, s.order, s.tmp)
+        res = bulk_order_group(flavor, pol, musl_fast, kl, dst, src, flags, plen, lo, n,
+                               s.rows, s.keys, s.order, s.tmp, s.klbuf)
         rule[g] = <uint8_t>(res & 0xff)
         if exact != NULL:
             exact[g] = <uint8_t>(res >> 8)
@@ -290,10 +317,13 @@ cdef Py_ssize_t _order_range(int flavor, const sk_policy_t *pol, bint musl_fast,
 
 
 def order_groups(dst, src, flags=None, plen=None, *, offsets, str flavor="rfc6724",
-                 policy=None, bint want_order=True, threads=None):
+                 policy=None, bint want_order=True, threads=None, known_local=None,
+                 bint learn_known_local=True):
     """Order every group as the flavour's resolver would, and report the first choice.
 
-    Parameters are those of ``sort_keys``.  Each group is ordered by its bulk keys,
+    Parameters are those of ``sort_keys`` (flavours rfc6724, glibc, musl, go and
+    rfc6724-update; ``known_local`` and ``learn_known_local`` for the update).  Each
+    group is ordered by its bulk keys,
     or by the exact pairwise path (``sortkey.sk_sort``) where a key cannot express the
     order (see the module docstring).  musl groups are limited to 48 rows.
 
@@ -313,6 +343,14 @@ def order_groups(dst, src, flags=None, plen=None, *, offsets, str flavor="rfc672
     cdef CompiledPolicy cpol = cp
     cdef int fl = code
     cdef bint musl_fast = fast
+    cdef bulk_kl_t kl
+    kl_on, kl_exp, kl_skip = known_local_args(flavor, cp, known_local, learn_known_local)
+    kl.on = kl_on
+    kl.learn = learn_known_local
+    kl.explicit = <const uint64_t *>cnp.PyArray_DATA(kl_exp)
+    kl.nexplicit = kl_exp.shape[0]
+    kl.skip = <const uint64_t *>cnp.PyArray_DATA(kl_skip)
+    kl.nskip = kl_skip.shape[0]
     nthreads = threads_for(threads, n)
     order = np.empty(n, dtype=np.int64) if want_order else None
     first = np.empty(G, dtype=np.int64)
@@ -336,11 +374,11 @@ def order_groups(dst, src, flags=None, plen=None, *, offsets, str flavor="rfc672
 
     def run(Py_ssize_t g0, Py_ssize_t g1):
         cdef _scratch_t sc
-        _scratch_alloc(&sc, maxg)
+        _scratch_alloc(&sc, maxg, kl.nexplicit)
         try:
             with nogil:
-                _order_range(fl, &cpol.pol, musl_fast, d, s, f, pl, op, g0, g1, orp, fp, rp,
-                             ep, &sc)
+                _order_range(fl, &cpol.pol, musl_fast, &kl, d, s, f, pl, op, g0, g1, orp,
+                             fp, rp, ep, &sc)
         finally:
             _scratch_free(&sc)
     pool_map(run, split_groups(offs, nthreads))

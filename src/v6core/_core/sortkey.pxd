@@ -113,6 +113,12 @@ cdef enum:
     DAS_PREFIX_SHIFT = 8
     DAS_ORDER_SHIFT = 0
 
+# draft-ietf-6man-rfc6724-update section 3.1: the row of a known-local ULA /48
+# (checked at import against tables.KNOWN_LOCAL_PRECEDENCE / KNOWN_LOCAL_LABEL)
+cdef enum:
+    SK_KNOWN_LOCAL_PREC = 45
+    SK_KNOWN_LOCAL_LABEL = 14
+
 cdef enum:
     SK_NO_IFINDEX = 0xffffffff
     SK_NO_LABEL = -1          # label of an address no row matches (matches nothing else)
@@ -232,6 +238,12 @@ cdef bint musl_skip_sort(const sk_row_t *rows, Py_ssize_t n) noexcept nogil
 cdef uint64_t sk_wide_key(int flavor, const sk_policy_t *pol, addr128_t dst, addr128_t src,
                           uint32_t flags) noexcept nogil
 cdef void sk_fill_row(int flavor, const sk_policy_t *pol, sk_row_t *row) noexcept nogil
+cdef void sk_rekey(int flavor, sk_row_t *row) noexcept nogil
+cdef Py_ssize_t sk_known_local_collect(const sk_row_t *rows, Py_ssize_t n, uint64_t *out,
+                                       Py_ssize_t nout, const uint64_t *skip,
+                                       Py_ssize_t nskip) noexcept nogil
+cdef bint sk_known_local(const sk_policy_t *pol, sk_row_t *row, const uint64_t *kl,
+                         Py_ssize_t nkl) noexcept nogil
 cdef int sk_decide(int flavor, const sk_row_t *a, const sk_row_t *b) noexcept nogil
 cdef void sk_sort(int flavor, const sk_row_t *rows, Py_ssize_t n, uint32_t *order,
                   uint32_t *tmp) noexcept nogil

@@ -6,6 +6,8 @@ from typing import Any
 from v6core._core.addr import AddressLike
 
 FLAVORS: tuple[str, ...]
+KNOWN_LOCAL_PRECEDENCE: int
+KNOWN_LOCAL_LABEL: int
 RFC6724: int
 GLIBC: int
 MUSL: int

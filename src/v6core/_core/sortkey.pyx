@@ -8,6 +8,7 @@ module is arithmetic only: no I/O, no policy files.  Addresses are ``addr128_t``
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from cpython.mem cimport PyMem_Malloc, PyMem_Free
+from libc.stdlib cimport qsort
 from libc.stdint cimport uint8_t, uint32_t, uint64_t, int32_t
 
 from v6core._core.types cimport (
@@ -19,6 +20,8 @@ from v6core.errors import AddressError
 
 cdef object _FLAVORS = {"rfc6724": SK_RFC6724, "glibc": SK_GLIBC, "musl": SK_MUSL, "go": SK_GO}
 FLAVORS = ("rfc6724", "glibc", "musl", "go")
+KNOWN_LOCAL_PRECEDENCE = SK_KNOWN_LOCAL_PREC
+KNOWN_LOCAL_LABEL = SK_KNOWN_LOCAL_LABEL
 RFC6724 = SK_RFC6724
 GLIBC = SK_GLIBC
 MUSL = SK_MUSL
@@ -216,12 +219,109 @@ cdef void sk_fill_row(int flavor, const sk_policy_t *pol, sk_row_t *row) noexcep
         row.sscope = -1
         row.cpl = 0
     # the keys from the attributes just computed, rather than looking them all up again
+    sk_rekey(flavor, row)
+
+
+cdef void sk_rekey(int flavor, sk_row_t *row) noexcept nogil:
+    """Recompute ``row.key`` from the row's derived attributes (after a caller changed
+    them, e.g. ``sk_known_local``)."""
     if flavor == SK_MUSL:
-        row.key = _musl_assemble(usable, row.dscope, row.sscope, row.dlabel, row.slabel,
-                                 row.dprec, row.cpl, <int>row.index)
+        row.key = _musl_assemble((row.flags & SK_F_USABLE) != 0, row.dscope, row.sscope,
+                                 row.dlabel, row.slabel, row.dprec, row.cpl, <int>row.index)
     else:
         row.key = _wide_assemble(flavor, row.flags, row.dscope, row.sscope, row.dlabel,
                                  row.slabel, row.dprec)
+
+
+# ------------------------------------------------------------------ known-local ULA /48s
+# draft-ietf-6man-rfc6724-update section 3.1 inserts a row (precedence 45, label 14) for
+# each known-local ULA /48, matched before every shorter row; a /48 the table already has
+# keeps its own row.  ``PolicyTable.with_known_local`` builds such a table per call; the
+# bulk kernels, whose known-local set changes from lookup to lookup, apply the same
+# insertion to a filled row here instead (the two are compared by tests/test_bulk.py).
+# A /48 is written as the first 48 bits of the address: ``hi >> 16``.
+
+cdef inline bint _is_ula_fd(addr128_t a) noexcept nogil:
+    return (a.hi >> 56) == 0xfd
+
+
+cdef inline bint _in_sorted(const uint64_t *v, Py_ssize_t n, uint64_t x) noexcept nogil:
+    cdef Py_ssize_t lo = 0, hi = n, mid
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if v[mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo < n and v[lo] == x
+
+
+cdef int _cmp_u64(const void *a, const void *b) noexcept nogil:
+    cdef uint64_t x = (<const uint64_t *>a)[0], y = (<const uint64_t *>b)[0]
+    return (x > y) - (x < y)
+
+
+cdef Py_ssize_t sk_known_local_collect(const sk_row_t *rows, Py_ssize_t n, uint64_t *out,
+                                       Py_ssize_t nout, const uint64_t *skip,
+                                       Py_ssize_t nskip) noexcept nogil:
+    """The known-local /48 set of one lookup, sorted and distinct, in ``out``.
+
+    ``out[0:nout]`` holds the explicit ones on entry (``known_local=``); the /48 of each
+    usable row's source inside fd00::/8 is appended unless it is in the sorted ``skip``
+    (the /48 rows the table already has).  ``out`` must hold ``nout + n``.  Returns the
+    number of distinct /48s (O(k log k): a huge lookup never costs k**2)."""
+    cdef Py_ssize_t i, k = nout, m
+    cdef uint64_t p
+    for i in range(n):
+        if (rows[i].flags & SK_F_USABLE) and _is_ula_fd(rows[i].src):
+            p = rows[i].src.hi >> 16
+            if not _in_sorted(skip, nskip, p):
+                out[k] = p
+                k += 1
+    if k < 2:
+        return k
+    qsort(out, k, sizeof(uint64_t), _cmp_u64)
+    m = 1
+    for i in range(1, k):
+        if out[i] != out[m - 1]:
+            out[m] = out[i]
+            m += 1
+    return m
+
+
+cdef inline int32_t _first_match_plen(const sk_prefix_t *rows, int n, addr128_t a) noexcept nogil:
+    cdef int i
+    for i in range(n):
+        if addr_common_len(a, addr128_t(rows[i].hi, rows[i].lo)) >= rows[i].plen:
+            return rows[i].plen
+    return -1
+
+
+cdef bint sk_known_local(const sk_policy_t *pol, sk_row_t *row, const uint64_t *kl,
+                         Py_ssize_t nkl) noexcept nogil:
+    """Give a filled row (rfc6724 rules) the known-local values of the sorted /48 set
+    ``kl`` (from ``sk_known_local_collect``): a destination inside one takes precedence 45
+    and label 14, a source label 14, unless a row longer than /48 matches it first (the
+    table's lists must be in longest-prefix-first order).  Rekeys the row; returns True
+    when anything changed."""
+    cdef bint changed = False
+    if nkl == 0:
+        return False
+    if _is_ula_fd(row.dst) and _in_sorted(kl, nkl, row.dst.hi >> 16):
+        if _first_match_plen(pol.prec, pol.nprec, row.dst) <= 48:
+            row.dprec = SK_KNOWN_LOCAL_PREC
+            changed = True
+        if _first_match_plen(pol.label, pol.nlabel, row.dst) <= 48:
+            row.dlabel = SK_KNOWN_LOCAL_LABEL
+            changed = True
+    if (row.flags & SK_F_USABLE) and _is_ula_fd(row.src) \
+            and _in_sorted(kl, nkl, row.src.hi >> 16) \
+            and _first_match_plen(pol.label, pol.nlabel, row.src) <= 48:
+        row.slabel = SK_KNOWN_LOCAL_LABEL
+        changed = True
+    if changed:
+        sk_rekey(SK_RFC6724, row)
+    return changed
 
 
 cdef int sk_decide(int flavor, const sk_row_t *a, const sk_row_t *b) noexcept nogil:

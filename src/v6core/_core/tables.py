@@ -114,16 +114,17 @@ def scope4_row(net: str, plen: int, scope: int) -> tuple[int, int, int]:
 
 def builtin_lists(name: str) -> tuple[tuple, tuple, tuple | None]:
     """``(precedence_rows, label_rows, scope4_rows or None)`` of a built-in table
-    ("rfc6724", "rfc6724-update", "glibc" or "musl"), rows ``(prefix16, plen, value)`` in match order."""
+    ("rfc6724", "rfc6724-update", "glibc", "musl" or "go"), rows ``(prefix16, plen, value)`` in match order."""
     if name == "glibc":
         prec = tuple((*parse_prefix(p), v) for p, v in GLIBC_PRECEDENCE)
         labels = tuple((*parse_prefix(p), v) for p, v in GLIBC_LABELS)
         return prec, labels, tuple(scope4_row(*r) for r in GLIBC_SCOPEV4)
+    # Go 1.19's rfc6724policyTable (src/net/addrselect.go) is RFC 6724 section 2.1's
     rows = {"rfc6724": RFC6724_ROWS, "rfc6724-update": RFC6724_UPDATE_ROWS,
-            "musl": MUSL_ROWS}.get(name)
+            "musl": MUSL_ROWS, "go": RFC6724_ROWS}.get(name)
     if rows is None:
         raise ValueError(f"unknown built-in table {name!r}: expected rfc6724, "
-                         "rfc6724-update, glibc or musl")
+                         "rfc6724-update, glibc, musl or go")
     ordered = match_order([(*parse_prefix(p), pr, lb) for p, pr, lb in rows])
     return (tuple((p, n, pr) for p, n, pr, _ in ordered),
             tuple((p, n, lb) for p, n, _, lb in ordered), None)

@@ -54,6 +54,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="worker threads (default: every available core)")
     p.add_argument("--chunk-rows", type=_positive, default=1 << 20,
                    help="candidate rows per chunk (memory bound; default 1048576)")
+    p.add_argument("--runtime-mix", default="default", metavar="default|off|RT=SHARE,...",
+                   help="processes behind the lookups: the built-in shares of glibc, musl, "
+                   "go, java and node per host profile (default), none (off), or shares for "
+                   "all hosts, e.g. go=0.4,java=0.2,node=0.1,glibc=0.2,musl=0.1; a dataset's "
+                   "runtime column wins")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--plot", metavar="FILE.png", help="also draw the results (matplotlib)")
     p.add_argument("--save", metavar="FILE.npz",
@@ -84,11 +89,18 @@ def run(args: argparse.Namespace) -> int:
         sim.save_npz(dataset, args.save)
         print(f"wrote {args.save}")
         return 0
+    from v6core.simulate.runtimes import parse_mix
+    mix: object = None
+    if args.runtime_mix in ("off", "none"):
+        mix = False
+    elif args.runtime_mix != "default":
+        mix = parse_mix(args.runtime_mix)
     bar = sim.progress_bar(dataset.lookups, args.progress)
     try:
         report = sim.simulate(dataset, policies, threads=args.threads,
                               max_rows=args.chunk_rows,
-                              progress=bar.update if bar is not None else None)
+                              progress=bar.update if bar is not None else None,
+                              runtime_mix=mix)
     finally:
         if bar is not None:
             bar.close()

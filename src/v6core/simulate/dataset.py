@@ -39,6 +39,7 @@ class Chunk:
     src: np.ndarray | None = None
     flags: np.ndarray | None = None
     plen: np.ndarray | None = None
+    runtime: np.ndarray | None = None           # (L,) uint8 index into simulate.runtimes.RUNTIMES
 
     @property
     def lookups(self) -> int:

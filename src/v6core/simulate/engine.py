@@ -19,6 +19,7 @@ import numpy as np
 from v6core._core import bulk
 from v6core.errors import ConfigError
 from v6core.select import RULE_NAMES as _SELECT_RULE_NAMES
+from v6core.simulate import runtimes as _rt
 from v6core.simulate.dataset import Chunk, Dataset, Fleet
 
 __all__ = [
@@ -58,7 +59,7 @@ def parse_policy(spec: str) -> Policy:
     ``glibc``, ``musl``, ``rfc6724``, ``glibc:/etc/gai.conf``."""
     flavor, _, conf = spec.partition(":")
     flavor = flavor.strip().lower()
-    if flavor not in bulk.FLAVORS:
+    if flavor not in bulk.FLAVORS or flavor == "rfc6724-update" and conf:
         raise ConfigError(f"policy {spec!r}: unknown flavor {flavor!r} (expected "
                           f"{', '.join(bulk.FLAVORS)}, optionally :GAI.CONF)")
     if not conf:
@@ -97,6 +98,13 @@ class Report:
     profile_names: tuple[str, ...] = ()
     profile_lookups: Any = None
     meta: dict[str, Any] = field(default_factory=dict)
+    # the runtime mix (simulate.runtimes): cumulative shares per profile (None: off),
+    # per policy a (runtimes, 3) count of first attempts v6/v4/none and the lookups whose
+    # first choice changed against the baseline, per runtime
+    runtime_cum: Any = None
+    runtime_stats: list[Any] = field(default_factory=list)
+    runtime_changed: list[Any] = field(default_factory=list)
+    seen: int = 0                                # lookups read so far (runtime draws)
 
     def to_dict(self) -> dict[str, Any]:
         def share(x: float) -> float:
@@ -129,6 +137,16 @@ class Report:
                     n: round(float(s.by_profile[i, 0]) / max(int(self.profile_lookups[i]), 1), 6)
                     for i, n in enumerate(self.profile_names)}
             out["policies"][p.name] = d
+        if self.runtime_cum is not None:
+            out["runtimes"] = {}
+            for p, rs, rc in zip(self.policies, self.runtime_stats, self.runtime_changed,
+                                 strict=True):
+                out["runtimes"][p.name] = {
+                    r: {"lookups": int(rs[i].sum()), "first_ipv6": int(rs[i, 0]),
+                        "first_ipv4": int(rs[i, 1]), "no_reachable": int(rs[i, 2]),
+                        "resolver": p.flavor if _rt.applies(p.flavor, r) else _rt.LIBC_OF[r],
+                        "changed_vs_baseline": int(rc[i])}
+                    for i, r in enumerate(_rt.RUNTIMES) if rs[i].sum()}
         return out
 
 
@@ -139,8 +157,13 @@ def _family(cls: np.ndarray, usable: np.ndarray) -> np.ndarray:
     return fam
 
 
-def empty_report(dataset: Dataset, policies: Sequence[Policy]) -> Report:
-    """A report with every count at zero, shaped for ``dataset`` and ``policies``."""
+def empty_report(dataset: Dataset, policies: Sequence[Policy],
+                 runtime_mix: Any = None) -> Report:
+    """A report with every count at zero, shaped for ``dataset`` and ``policies``.
+
+    ``runtime_mix``: None for the built-in per-profile shares
+    (:data:`v6core.simulate.runtimes.DEFAULT_MIX`), a ``{runtime: share}`` mapping for all
+    hosts, or False for no per-runtime report.  A dataset's own ``runtime`` column wins."""
     if not policies:
         raise ConfigError("no policy to simulate")
     fleet = dataset.fleet
@@ -151,6 +174,11 @@ def empty_report(dataset: Dataset, policies: Sequence[Policy]) -> Report:
     if fleet is not None and nprof:
         report.profile_names = fleet.profile_names
         report.profile_lookups = np.zeros(nprof, np.int64)
+    if runtime_mix is not False:
+        names = fleet.profile_names if fleet is not None and nprof else ()
+        report.runtime_cum = _rt.mix_table(names, runtime_mix or None)
+        report.runtime_stats = [np.zeros((len(_rt.RUNTIMES), 3), np.int64) for _ in policies]
+        report.runtime_changed = [np.zeros(len(_rt.RUNTIMES), np.int64) for _ in policies]
     return report
 
 
@@ -206,8 +234,57 @@ def add_chunk(report: Report, chunk: Chunk, fleet: Fleet | None,
         else:
             st.changed += int((first != base_first).sum())
             st.moves += np.bincount(base_fam * 3 + fam, minlength=9).reshape(3, 3)
+    if report.runtime_cum is not None:
+        _add_runtimes(report, chunk, src, flags, plen, prof, cls, usable_row, threads)
+    report.seen += chunk.lookups
     report.lookups += int(nonempty.sum())
     report.candidates += int(chunk.offsets[-1])
+
+
+def _add_runtimes(report: Report, chunk: Chunk, src: np.ndarray, flags: np.ndarray,
+                  plen: np.ndarray, prof: Any, cls: np.ndarray, usable_row: np.ndarray,
+                  threads: int | None) -> None:
+    """Per runtime: order each runtime's lookups with the resolver it uses under each
+    policy (simulate.runtimes.applies), apply Java's/Node's step in bulk, count."""
+    L = chunk.lookups
+    if chunk.runtime is not None:
+        rt = chunk.runtime
+    else:
+        rt = _rt.assign(report.seen, prof, L, report.runtime_cum)
+    nonempty = np.diff(chunk.offsets) > 0
+    base_first: Any = None
+    for k, pol in enumerate(report.policies):
+        first = np.full(L, -1, np.int64)
+        for r, name in enumerate(_rt.RUNTIMES):
+            mask = (rt == r) & nonempty
+            if not mask.any():
+                continue
+            rows, offs = _rt.subset(mask, chunk.offsets)
+            if _rt.applies(pol.flavor, name):
+                flavor, table = pol.flavor, pol.table
+            else:
+                flavor, table = _rt.LIBC_OF[name], None
+            step = name in ("java", "node")
+            d = chunk.dst[rows]
+            res = bulk.order_groups(d, src[rows], flags[rows], plen[rows], offsets=offs,
+                                    flavor=flavor, policy=table, want_order=step,
+                                    threads=threads)
+            f = res.first
+            if step:
+                assert res.order is not None
+                f = _rt.first_after_step(f, res.order, offs, d, name)
+            first[mask] = rows[f]
+        sel = nonempty
+        fr = first[sel]
+        fam = _family(cls[fr], usable_row[fr])
+        report.runtime_stats[k] += np.bincount(rt[sel].astype(np.int64) * 3 + fam,
+                                               minlength=3 * len(_rt.RUNTIMES)
+                                               ).reshape(len(_rt.RUNTIMES), 3)
+        if k == 0:
+            base_first = fr
+        else:
+            report.runtime_changed[k] += np.bincount(rt[sel][fr != base_first],
+                                                     minlength=len(_rt.RUNTIMES))
 
 
 def merge_reports(into: Report, other: Report) -> Report:
@@ -220,6 +297,11 @@ def merge_reports(into: Report, other: Report) -> Report:
         a.moves += b.moves
         if a.by_profile is not None and b.by_profile is not None:
             a.by_profile += b.by_profile
+    for x, y in zip(into.runtime_stats, other.runtime_stats, strict=False):
+        x += y
+    for x, y in zip(into.runtime_changed, other.runtime_changed, strict=False):
+        x += y
+    into.seen += other.seen
     into.lookups += other.lookups
     into.candidates += other.candidates
     if into.profile_lookups is not None and other.profile_lookups is not None:
@@ -228,11 +310,12 @@ def merge_reports(into: Report, other: Report) -> Report:
 
 
 def simulate(dataset: Dataset, policies: Sequence[Policy], *, threads: int | None = None,
-             max_rows: int = 1 << 20, progress: Any = None) -> Report:
+             max_rows: int = 1 << 20, progress: Any = None, runtime_mix: Any = None
+             ) -> Report:
     """Run every policy over every lookup of ``dataset``; the first policy is the baseline
     that the others are compared with.  ``progress(n_lookups_done)`` is called per chunk.
     Memory is bounded by ``max_rows`` candidate rows per chunk."""
-    report = empty_report(dataset, policies)
+    report = empty_report(dataset, policies, runtime_mix)
     t0 = time.perf_counter()
     for chunk in dataset.iter_chunks(max_rows):
         add_chunk(report, chunk, dataset.fleet, threads)

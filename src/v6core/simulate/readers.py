@@ -18,6 +18,7 @@ from v6core._core.addr import pack_many
 from v6core.errors import ConfigError
 from v6core.simulate.dataset import FLAG_NAMES, Chunk, Dataset, Fleet
 from v6core.simulate.fleet import synthetic_fleet
+from v6core.simulate.runtimes import parse_runtime_values
 
 __all__ = ["load", "save_npz", "write_csv"]
 
@@ -218,6 +219,8 @@ def _load_table(path: str, hosts_path: str | None) -> Dataset:
         buf: dict[str, list[Any]] = {k: [] for k in ("dst", "src", "plen", "flags", "line")}
         sizes: list[int] = []
         hosts: list[int] = []
+        rts: list[str] = []          # the optional runtime column, per lookup
+        rt_lines: list[int] = []
         last: str | None = None
         seen: set[str] = set()
 
@@ -233,10 +236,14 @@ def _load_table(path: str, hosts_path: str | None) -> Dataset:
                 c.src = _pack(srcs, lambda i: f"{path}:{lines[i]}")
                 c.flags = np.array(buf["flags"], np.uint8)
                 c.plen = np.array(buf["plen"], np.uint8)
+            if rts:
+                c.runtime = parse_runtime_values(rts, lambda i: f"{path}:{rt_lines[i]}")
             for v in buf.values():
                 v.clear()
             sizes.clear()
             hosts.clear()
+            rts.clear()
+            rt_lines.clear()
             return c
 
         for line, rec in _records(path):
@@ -251,11 +258,18 @@ def _load_table(path: str, hosts_path: str | None) -> Dataset:
                 seen.add(lk)
                 last = lk
                 sizes.append(0)
+                if "runtime" in rec:
+                    rts.append(rec["runtime"] or "")
+                    rt_lines.append(line)
                 if fleet is not None:
                     h = _need(rec, "host", where).strip()
                     if h not in host_index:
                         raise ConfigError(f"{where}: host {h!r} is not in {hosts_path}")
                     hosts.append(host_index[h])
+            elif "runtime" in rec and (rec["runtime"] or "") != rts[-1]:
+                raise ConfigError(f"{where}: runtime {rec['runtime']!r} differs from "
+                                  f"{rts[-1]!r} on the lookup's first row (one runtime per "
+                                  "lookup)")
             sizes[-1] += 1
             buf["dst"].append(_need(rec, "destination", where).strip())
             buf["line"].append(line)

@@ -65,6 +65,21 @@ def format_report(rep: Report) -> str:
             if tot:
                 row(f"  {n} ({tot:,})"[:lw - 1],
                     [_pct(s.by_profile[i, 0], tot) for s in rep.stats])
+    if rep.runtime_cum is not None and rep.runtime_stats:
+        from v6core.simulate import runtimes as _rt
+        lines.append("IPv6 first, by runtime (a policy changes only the processes whose "
+                     "resolver it is)")
+        for i, r in enumerate(_rt.RUNTIMES):
+            tot = int(rep.runtime_stats[0][i].sum())
+            if tot:
+                row(f"  {r} ({tot:,})"[:lw - 1],
+                    [_pct(rs[i, 0], tot) for rs in rep.runtime_stats])
+        if len(rep.runtime_stats) > 1:
+            lines.append(f"first choice changed against {names[0]}, by runtime")
+            for i, r in enumerate(_rt.RUNTIMES):
+                tot = int(rep.runtime_stats[0][i].sum())
+                if tot:
+                    row(f"  {r}", ["-"] + [_pct(rc[i], tot) for rc in rep.runtime_changed[1:]])
     return "\n".join(lines)
 
 

@@ -1,0 +1,211 @@
+"""The runtime mix of a fleet: which process resolves each lookup, and what its runtime
+does on top of (or instead of) the C library's order, in bulk.
+
+A process is one of :data:`RUNTIMES`:
+
+``glibc`` / ``musl``
+    A C program: the C library's own order (Debian/Ubuntu-based images, Alpine images).
+``go``
+    A ``CGO_ENABLED=0`` binary (most ``FROM scratch`` / distroless images): Go's own
+    RFC 6724 sort (the ``go`` flavour); it never reads gai.conf.
+``java``
+    ``InetAddress.getAllByName`` with the default ``java.net.preferIPv6Addresses=false``
+    on glibc: repeats dropped, then IPv4 first (stable).
+``node``
+    ``dns.lookup(name, {all: true})`` on glibc, ``verbatim`` (the default since Node 17):
+    glibc's order unchanged.
+
+A policy of the simulation says what one resolver does; it applies to the processes
+that use that resolver (:func:`applies`): a ``glibc`` policy (e.g. a gai.conf fix) to
+glibc, Java and Node processes, ``musl`` to musl ones, ``go`` to Go ones, and
+``rfc6724`` / ``rfc6724-update`` to every process (the world in which every resolver
+adopted it).  Every other process keeps its runtime's own resolver.  So the gai.conf fix
+helps only the glibc-based processes, and the draft update helps Go only in the
+``rfc6724-update`` row, which models Go adopting it ("go" is today's Go).
+
+The Java/Node step runs in bulk (:func:`reorder_groups`: a vectorised stable partition
+per group, no Python per row); it is written independently of
+:meth:`v6core.runtime.Runtime.reorder`, and tests compare the two.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+
+from v6core.errors import ConfigError
+
+__all__ = ["RUNTIMES", "DEFAULT_MIX", "GENERIC_MIX", "LIBC_OF", "applies", "assign",
+           "mix_table", "parse_mix", "parse_runtime_values", "reorder_groups"]
+
+RUNTIMES = ("glibc", "musl", "go", "java", "node")
+GLIBC, MUSL, GO, JAVA, NODE = range(5)
+
+# The C library under each runtime's order (Go: its own sort).
+LIBC_OF = {"glibc": "glibc", "musl": "musl", "go": "go", "java": "glibc", "node": "glibc"}
+
+# Built-in shares of processes making lookups, per host profile (fleet.PROFILES).  They
+# are a plausible picture of a container fleet, not a measurement:
+# - Go is the largest single share in container platforms (Kubernetes, Docker, Prometheus,
+#   most operators and sidecars are CGO_ENABLED=0 static binaries in scratch/distroless);
+# - musl is what Alpine-based images use, common for small services;
+# - Java and Node run most application back ends, on Debian-based (glibc) images;
+# - plain glibc programs (curl, Python, Ruby, nginx) make up the rest.
+# Hosts that are less container-heavy (dual-stack, IPv4-only VMs) lean to glibc.
+GENERIC_MIX = {"go": 0.30, "java": 0.15, "node": 0.15, "glibc": 0.25, "musl": 0.15}
+DEFAULT_MIX: dict[str, dict[str, float]] = {
+    "dual-stack": {"go": 0.20, "java": 0.20, "node": 0.15, "glibc": 0.35, "musl": 0.10},
+    "container ULA + IPv4": {"go": 0.35, "java": 0.15, "node": 0.15, "glibc": 0.15,
+                             "musl": 0.20},
+    "IPv4 only": {"go": 0.20, "java": 0.25, "node": 0.15, "glibc": 0.30, "musl": 0.10},
+    "ULA + deprecated GUA": {"go": 0.35, "java": 0.15, "node": 0.15, "glibc": 0.15,
+                             "musl": 0.20},
+    "IPv6 only": {"go": 0.40, "java": 0.10, "node": 0.15, "glibc": 0.20, "musl": 0.15},
+    "6to4 + public IPv4": GENERIC_MIX,
+    "Teredo + IPv4": GENERIC_MIX,
+}
+
+
+def applies(flavor: str, runtime: str) -> bool:
+    """Whether a policy of ``flavor`` describes the resolver ``runtime``'s processes use."""
+    if flavor in ("rfc6724", "rfc6724-update"):
+        return True
+    return LIBC_OF[runtime] == flavor
+
+
+def parse_mix(spec: str) -> dict[str, float]:
+    """``go=0.3,java=0.2,...`` -> shares (normalised); ConfigError naming a bad part."""
+    out: dict[str, float] = {}
+    for part in spec.split(","):
+        name, eq, val = part.strip().partition("=")
+        name = name.strip().lower()
+        if name not in RUNTIMES or not eq:
+            raise ConfigError(f"runtime mix {spec!r}: {part.strip()!r} is not RUNTIME=SHARE "
+                              f"with RUNTIME one of {', '.join(RUNTIMES)}")
+        try:
+            v = float(val)
+        except ValueError:
+            raise ConfigError(f"runtime mix {spec!r}: share {val!r} of {name} is not a "
+                              "number") from None
+        if not v >= 0 or v == float("inf"):
+            raise ConfigError(f"runtime mix {spec!r}: share {val!r} of {name} is not a "
+                              "finite number >= 0")
+        out[name] = v
+    total = sum(out.values())
+    if total <= 0:
+        raise ConfigError(f"runtime mix {spec!r}: the shares add up to 0")
+    return {k: v / total for k, v in out.items()}
+
+
+def mix_table(profile_names: Sequence[str], mix: Mapping[str, float] | None = None
+              ) -> np.ndarray:
+    """(P + 1, 5) cumulative shares: one row per profile (the built-in default per
+    profile, or ``mix`` for all) and a last row for lookups without a profile."""
+    rows = []
+    for name in [*profile_names, None]:
+        m = mix if mix is not None else DEFAULT_MIX.get(name or "", GENERIC_MIX)
+        w = np.array([m.get(r, 0.0) for r in RUNTIMES], np.float64)
+        rows.append(np.cumsum(w / w.sum()))
+    t = np.array(rows)
+    t[:, -1] = 1.0
+    return t
+
+
+def _uniform(index: np.ndarray, seed: int) -> np.ndarray:
+    """A deterministic uniform [0, 1) per lookup index (splitmix64), so chunks agree
+    however a dataset is split."""
+    with np.errstate(over="ignore"):
+        z = index.astype(np.uint64) + np.uint64((seed * 0x9E3779B97F4A7C15) & (2**64 - 1))
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
+
+
+def assign(first_lookup: int, profile: np.ndarray | None, n: int, cum: np.ndarray,
+           seed: int = 0) -> np.ndarray:
+    """The runtime code (index into RUNTIMES) of lookups ``first_lookup .. + n - 1``,
+    drawn from ``cum`` (:func:`mix_table`) by each lookup's profile (None: the last row)."""
+    u = _uniform(np.arange(first_lookup, first_lookup + n, dtype=np.int64), seed)
+    prof = (np.full(n, cum.shape[0] - 1, np.int64) if profile is None
+            else profile.astype(np.int64))
+    c = cum[prof]                                            # (n, 5)
+    return np.minimum((u[:, None] >= c).sum(axis=1), len(RUNTIMES) - 1).astype(np.uint8)
+
+
+def parse_runtime_values(values: Sequence[str], where: Callable[[int], str]) -> np.ndarray:
+    """Runtime names (one per lookup) -> codes; ConfigError naming the row and the value
+    when one is not a runtime (``where(i)`` says "file:line")."""
+    codes = {r: i for i, r in enumerate(RUNTIMES)}
+    out = np.empty(len(values), np.uint8)
+    for i, v in enumerate(values):
+        c = codes.get(str(v).strip().lower())
+        if c is None:
+            raise ConfigError(f"{where(i)}: runtime {v!r} is not one of {', '.join(RUNTIMES)}")
+        out[i] = c
+    return out
+
+
+def reorder_groups(order: np.ndarray, offsets: np.ndarray, dst: np.ndarray, runtime: str,
+                   option: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The Java or Node step on a C library's order, for every group at once.
+
+    ``order`` (N,) row indexes, group by group (``offsets``), in the C library's order;
+    ``dst`` the (N, 16) rows.  Returns ``(order, offsets)``: Java drops a repeated
+    address within a group (keeping its first place) and, unless ``option`` is
+    ``system``, moves IPv4 (``false``, the default) or IPv6 (``true``) first, stably;
+    Node's ``ipv4first`` / ``ipv6first`` move a family first, ``verbatim`` keeps it all.
+    """
+    order = np.asarray(order, np.int64)
+    offsets = np.asarray(offsets, np.int64)
+    n = order.shape[0]
+    sizes = np.diff(offsets)
+    gid = np.repeat(np.arange(sizes.shape[0], dtype=np.int64), sizes)
+    if runtime == "java":
+        option = option or "false"
+        if n:
+            halves = dst[order].view(">u8").reshape(n, 2)
+            pos = np.arange(n, dtype=np.int64)
+            idx = np.lexsort((pos, halves[:, 1], halves[:, 0], gid))
+            same = ((gid[idx][1:] == gid[idx][:-1])
+                    & (halves[idx, 0][1:] == halves[idx, 0][:-1])
+                    & (halves[idx, 1][1:] == halves[idx, 1][:-1]))
+            keep = np.ones(n, bool)
+            keep[idx[1:][same]] = False
+            order, gid = order[keep], gid[keep]
+            offsets = np.zeros_like(offsets)
+            np.cumsum(np.bincount(gid, minlength=sizes.shape[0]), out=offsets[1:])
+        first = {"false": 4, "true": 6, "system": None}[option]
+    elif runtime == "node":
+        first = {"verbatim": None, "ipv4first": 4, "ipv6first": 6}[option or "verbatim"]
+    else:
+        raise ValueError(f"runtime {runtime!r} has no step on top of a C library")
+    if first is None or not order.shape[0]:
+        return order, offsets
+    d = dst[order]
+    v4 = (d[:, :10] == 0).all(axis=1) & (d[:, 10] == 0xFF) & (d[:, 11] == 0xFF)
+    later = v4 if first == 6 else ~v4
+    perm = np.lexsort((later, gid))          # stable: by group, then family, then order
+    return order[perm], offsets
+
+
+def first_after_step(first: np.ndarray, order: np.ndarray, offsets: np.ndarray,
+                     dst: np.ndarray, runtime: str) -> np.ndarray:
+    """Each group's first row after the runtime's default step (-1 for an empty group)."""
+    if runtime not in ("java", "node"):
+        return first
+    o, offs = reorder_groups(order, offsets, dst, runtime)
+    out = np.full(offs.shape[0] - 1, -1, np.int64)
+    ne = np.diff(offs) > 0
+    out[ne] = o[offs[:-1][ne]]
+    return out
+
+
+def subset(mask: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and offsets of the lookups where ``mask`` is True: ``(row_index, offsets)``."""
+    sizes = np.diff(offsets)
+    rows = np.repeat(mask, sizes)
+    sub = np.zeros(int(mask.sum()) + 1, np.int64)
+    np.cumsum(sizes[mask], out=sub[1:])
+    return np.flatnonzero(rows), sub
