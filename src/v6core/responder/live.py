@@ -314,7 +314,7 @@ class LiveTargets:
             except OSError:
                 return
             f = ndp.inspect(data)
-            if f.reason or f.target is None or any(f.src):
+            if f.reason or f.target is None or f.src is None or any(f.src):
                 continue
             self.learned_alive(bytes(f.target), "dad", now)
 
