@@ -50,7 +50,8 @@ def check_na(frame: bytes, *, router: bool, override: bool) -> None:
     na = p[ICMPv6ND_NA]
     assert na.type == 136 and na.code == 0
     assert na.tgt == TARGET
-    assert (na.R, na.S, na.O) == (int(router), 0, int(override))
+    flags = (na.R, na.S, na.O)
+    assert flags == (int(router), 0, int(override))
     assert p[ICMPv6NDOptDstLLAddr].lladdr == "02:00:5e:00:53:01"
     raw = bytes(na)
     assert in6_chksum(58, ip, raw[:2] + b"\0\0" + raw[4:]) == na.cksum
