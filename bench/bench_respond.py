@@ -162,6 +162,8 @@ class BenchLab:
         def live() -> int:
             return lab.counter("live_targets", mode="learn")
 
+        # entries left by an earlier rate would raise no event on a replace: start clean
+        lab.host.ip("-6", "neigh", "flush", "dev", "ctr0", "nud", "permanent")
         for start in range(0, N_LIVE, 256):
             cmds = "".join(
                 f"neigh replace {socket.inet_ntop(socket.AF_INET6, (base + i).to_bytes(16, 'big'))}"
