@@ -44,6 +44,10 @@ BENCH_PREFIX = "2001:db8:f440:2:646f:636b::/96"
 BASE = "2001:db8:f440:2:646f:636b::"
 N_TARGETS = 1_000_000
 RSS_SOLICITATIONS = 200_000 if QUICK else 10_000_000
+# the learn-mode variant: this many targets made live downstream (permanent neighbour
+# entries on ctr0, the route's interface) before it runs; both v6core variants then
+# solicit exactly these targets, so their answered shares compare like with like
+N_LIVE = int(os.environ.get("V6CORE_BENCH_LIVE_TARGETS", "1024" if QUICK else "16384"))
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 RESULTS: list[dict] = []
 # Both responders run at this nice value (the same for both), so that the other jobs that
@@ -101,6 +105,12 @@ class BenchLab:
                            bytes.fromhex(self.lab.rtr_mac.replace(":", "")),
                            "2001:db8:f440:2::1", BASE, N_TARGETS,
                            max_samples=12_000_000)
+        self.gen_all = self.gen
+        self.gen_live = LoadGen(self.tx.fileno(), self.rx.fileno(),
+                                bytes.fromhex(self.lab.rtr_mac.replace(":", "")),
+                                "2001:db8:f440:2::1", BASE, N_LIVE, max_samples=12_000_000)
+        # the learn variant's route: the /96 leaves through ctr0 (downstream)
+        self.lab.host.ip("-6", "route", "replace", BENCH_PREFIX, "dev", "ctr0")
         self.proc: subprocess.Popen | None = None
         self.seq = 0
 
@@ -111,11 +121,22 @@ class BenchLab:
         for ns in reversed(self.created):
             ns.delete()
 
-    def start(self, impl: str) -> int:
+    def start(self, impl: str, *, live_targets: bool = False) -> int:
+        """Start ``impl``: "v6core" (a static rule), "v6core-learn" (a learn rule whose
+        targets are made live first) or "ndppd".  ``live_targets``: solicit only the
+        N_LIVE targets the learn variant knows (else all N_TARGETS)."""
         lab = self.lab
+        self.gen = self.gen_live if live_targets else self.gen_all
         if impl == "v6core":
             lab.start("-i", "uplink", "-p", BENCH_PREFIX, wrapper=("nice", "-n", NICE))
             self.proc = lab.proc
+        elif impl == "v6core-learn":
+            cfg = (f"[daemon]\ncontrol = \"{lab.control}\"\nlive_entries = {max(N_LIVE * 2, 1024)}\n"
+                   f"learn_ttl = 3600\n[[interface]]\nname = \"uplink\"\n"
+                   f"[[interface.rule]]\nprefix = \"{BENCH_PREFIX}\"\nlearn = true\n")
+            lab.start(config=cfg, wrapper=("nice", "-n", NICE))
+            self.proc = lab.proc
+            self._make_live()
         else:
             conf = lab.tmp / "ndppd.conf"
             conf.write_text(f"proxy uplink {{\n    router no\n    rule {BENCH_PREFIX} {{\n"
@@ -131,9 +152,35 @@ class BenchLab:
         self.run(5_000, 0.1)
         return self.proc.pid
 
+    def _make_live(self) -> None:
+        """Permanent neighbour entries for the N_LIVE targets on ctr0, in chunks the
+        daemon's netlink queue can hold; waits until it counts them all live."""
+        from respond_lab import wait_until
+        lab = self.lab
+        base = int.from_bytes(socket.inet_pton(socket.AF_INET6, BASE), "big")
+
+        def live() -> int:
+            return lab.counter("live_targets", mode="learn")
+
+        # entries left by an earlier rate would raise no event on a replace: start clean
+        lab.host.ip("-6", "neigh", "flush", "dev", "ctr0", "nud", "permanent")
+        for start in range(0, N_LIVE, 256):
+            cmds = "".join(
+                f"neigh replace {socket.inet_ntop(socket.AF_INET6, (base + i).to_bytes(16, 'big'))}"
+                f" lladdr 02:00:00:00:00:99 dev ctr0 nud permanent\n"
+                for i in range(start, min(start + 256, N_LIVE)))
+            batch = lab.tmp / "neigh.batch"
+            batch.write_text(cmds)
+            lab.host.ip("-6", "-batch", str(batch))
+            want = min(start + 256, N_LIVE)
+            wait_until(lambda want=want: live() >= want, 30, what=f"{want} live targets")
+        # the announcements of newly live targets (3 NAs, 1 s apart) end before any
+        # measured run, so that no unsolicited NA is counted as an answer
+        time.sleep(2.5)
+
     def stop(self):
         if self.proc is not None:
-            if self.impl == "v6core":
+            if self.impl.startswith("v6core"):
                 self.lab.stop()
             else:
                 self.proc.terminate()
@@ -211,6 +258,15 @@ def test_respond_rate(benchmark, blab, rate):
     benchmark.pedantic(measured, rounds=1, iterations=1)
     blab.stop()
     ours = _row("v6core", rate, holder["r"])
+    # the learn mode against the static rule on the same live targets (issue 13: the
+    # new modes keep the AF_PACKET path's answered share at every rate)
+    blab.start("v6core", live_targets=True)
+    static_live = _row("v6core-static-live", rate, blab.run(rate, SECONDS))
+    blab.stop()
+    blab.start("v6core-learn", live_targets=True)
+    learn = _row("v6core-learn", rate, blab.run(rate, SECONDS))
+    blab.stop()
+    blab.gen = blab.gen_all
     benchmark.extra_info.update(
         role="v6core", items=ours["answered"], rate=ours["rate"],
         offered_per_s=round(ours["offered_rate"]), answered_fraction=ours["fraction"],
@@ -218,7 +274,12 @@ def test_respond_rate(benchmark, blab, rate):
         rss_kib=ours["rss_kib"], ndppd_answered_fraction=peer["fraction"],
         ndppd_cpu_us_per_na=peer["cpu_us_per_na"],
         cpu_ratio_ndppd_over_v6core=(peer["cpu_us_per_na"] / ours["cpu_us_per_na"]
-                                     if ours["cpu_us_per_na"] else None))
+                                     if ours["cpu_us_per_na"] else None),
+        static_live_answered_fraction=static_live["fraction"],
+        learn_answered_fraction=learn["fraction"],
+        learn_cpu_us_per_na=learn["cpu_us_per_na"])
+    assert learn["answered"] <= learn["sent"] and learn["received"] >= learn["answered"]
+    assert learn["answered"] > 0, "the learn rule answered none of its live targets"
     # a fast wrong answer is wrong: every NA parsed as an NA for a target we asked about
     assert ours["answered"] <= ours["sent"] and ours["received"] >= ours["answered"]
     if rate and rate <= 10_000:

@@ -334,6 +334,16 @@ def test_auto_rule_follows_kernel_routes(lab, rport):
     lab.host.ip("-6", "route", "del", f"{other}/128", "dev", "ctr0")
     wait_until(lambda: rport.ask(ns_frame(lab, other), other, timeout=0.2) == [], 5,
                what="the removed route to be forgotten")
+    # route churn elsewhere (a full table's worth, in miniature): applied as events,
+    # never a dump of every route per event
+    events = lab.counter("kernel_events_total")
+    batch = "".join(f"route add 2001:db8:{i:x}::/48 dev ctr0\n" for i in range(300))
+    lab.host.run("sh", "-c", f"printf '{batch}' | ip -6 -batch -")
+    lab.host.ip("-6", "route", "add", f"{other}/128", "dev", "ctr0")
+    wait_until(lambda: len(rport.ask(ns_frame(lab, other), other, timeout=0.2)) == 1, 5,
+               what="the route added after the churn to be used")
+    assert lab.counter("kernel_events_total") >= events + 301
+    assert lab.counter("kernel_dumps_total") == 1, "addresses and routes dumped once, at start"
 
 
 def test_configured_mac_is_advertised_frames_leave_from_the_nic(lab, rport):

@@ -12,11 +12,14 @@ Lifecycle
 4. Loop: ``poll`` over the packet sockets, an rtnetlink event socket (links, IPv6
    addresses and routes), the signal wake-up pipe and the stats listeners.  A readable
    packet socket is served by the compiled :class:`~._loop.Batcher` (recvmmsg, decide,
-   sendmmsg).  Any rtnetlink event schedules a re-read of the kernel's state (coalesced,
-   at most every 50 ms; a failed re-read is retried after 0.1 s, doubling up to 5 s, and
-   the compiled loop returns for it on time however busy the packet sockets are): a deleted or downed interface loses its socket, a new or
-   re-upped one gets a fresh socket, a changed MAC is used at once, the host's own
-   addresses and the route table are replaced.
+   sendmmsg).  Address and route events are applied in place to the tables of
+   :mod:`.kernel` (addresses and routes are dumped only at start, after a netlink overrun
+   and after a failed read: a full routing table costs one dump, not one per event).
+   Any event schedules a re-read of the links (coalesced, at most every 50 ms; a failed
+   re-read is retried after 0.1 s, doubling up to 5 s, and the compiled loop returns for
+   it on time however busy the packet sockets are): a deleted or downed interface loses
+   its socket, a new or re-upped one gets a fresh socket, a changed MAC is used at once,
+   and every port gets the current address and route tables.
 5. SIGHUP re-reads the config file and swaps every interface's rules between two
    batches (sockets stay open; a bad file is logged and the old rules kept).  SIGTERM or
    SIGINT closes everything and exits 0.
@@ -38,12 +41,21 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from v6core._core.prefix import PrefixTable
+from v6core._core.addr import parse_prefix
 from v6core.errors import ConfigError, XdpError
 from v6core.responder import io_linux
 from v6core.responder._loop import Batcher
 from v6core.responder.config import Config, Interface
 from v6core.responder.engine import Engine, Port
+from v6core.responder.kernel import (
+    RTM_DELADDR,
+    RTM_DELLINK,
+    RTM_DELROUTE,
+    RTM_NEWADDR,
+    RTM_NEWLINK,
+    RTM_NEWROUTE,
+    KernelTables,
+)
 from v6core.responder.live import RTM_DELNEIGH, RTM_NEWNEIGH, RTMGRP_NEIGH, LiveTargets
 from v6core.responder.stats import render, render_families
 from v6core.responder.xdp import XdpPort
@@ -55,8 +67,6 @@ RTMGRP_LINK = 0x1
 RTMGRP_IPV6_IFADDR = 0x100
 RTMGRP_IPV6_ROUTE = 0x400
 NETLINK_ROUTE = 0
-RTM_NEWROUTE = 24
-RTM_DELROUTE = 25
 CAP_NET_RAW = 13
 SYNC_COALESCE = 0.05     # s: rtnetlink events within this are covered by one re-read
 SYNC_RETRY = 0.1         # s: first retry after a failed re-read (doubling) ...
@@ -139,6 +149,11 @@ def drop_privileges(user: str) -> None:
 
 
 # --- per-interface state -----------------------------------------------------------------
+
+
+def auto_prefixes(cfg: Config) -> list[tuple[bytes, int]]:
+    """The prefixes of every ``auto`` rule: the routes the engine may look up."""
+    return sorted({parse_prefix(r.prefix) for i in cfg.interfaces for r in i.rules if r.auto})
 
 
 def rules_of(cfg: Interface) -> list:
@@ -245,7 +260,8 @@ class Daemon:
         self._dirty = True
         self._sync_due = 0.0      # monotonic time before which no re-read runs
         self._retry = SYNC_RETRY  # the delay after the next failed re-read
-        self._need_routes = any(r.auto for i in cfg.interfaces for r in i.rules)
+        self.kernel = KernelTables(auto_prefixes(cfg))
+        self._full = True         # the next re-read dumps addresses and routes too
         self.ipr: Any = None
         self.nl: socket.socket | None = None
         self.control: socket.socket | None = None
@@ -327,36 +343,27 @@ class Daemon:
     # -- kernel state ---------------------------------------------------------------------
 
     def sync(self) -> None:
-        """Re-read links, addresses and routes; attach, detach or update interfaces."""
+        """Re-read links (and, when due, dump addresses and routes); attach, detach or
+        update interfaces; hand every port the current address and route tables."""
         self._dirty = False
         self._sync_due = time.monotonic() + SYNC_COALESCE
         ipr = self.ipr
+        if self._full:   # stays set if the dump fails: the retry dumps again
+            kernel = self.kernel
+            kernel.load(ipr.get_addr(family=socket.AF_INET6),
+                        ipr.get_routes(family=socket.AF_INET6, table=254)
+                        if kernel.interest else ())
+            self._full = False
         links = {}
         for link in ipr.get_links():
             name = link.get_attr("IFLA_IFNAME")
             if name in self.ifaces:
                 mac = link.get_attr("IFLA_ADDRESS") or ""
                 links[name] = (link["index"], bool(link["flags"] & IFF_UP), mac)
-        own = []
-        lladdr: dict[int, str] = {}
-        for a in ipr.get_addr(family=socket.AF_INET6):
-            addr = a.get_attr("IFA_ADDRESS")
-            if not addr:
-                continue
-            own.append(addr + "/128")
-            if addr.lower().startswith("fe80:") and a["index"] not in lladdr:
-                lladdr[a["index"]] = addr
-        own_table = PrefixTable(own) if own else None
-        routes = None
-        if self._need_routes:
-            pfx, vals = [], []
-            for r in ipr.get_routes(family=socket.AF_INET6, table=254):
-                oif = r.get_attr("RTA_OIF")
-                if r["type"] != 1 or oif is None:      # unicast routes with one output
-                    continue
-                pfx.append(f"{r.get_attr('RTA_DST') or '::'}/{r['dst_len']}")
-                vals.append(oif)
-            routes = PrefixTable(pfx, vals) if pfx else None
+        own = self.kernel.own
+        lladdr = self.kernel.linklocal
+        own_table = self.kernel.own_table
+        routes = self.kernel.routes
         for st in self.ifaces.values():
             st.port.set_own(own_table)
             st.port.set_routes(routes)
@@ -440,7 +447,10 @@ class Daemon:
             self.live.attach()
         elif any(r.learn or r.docker for i in new.interfaces for r in i.rules):
             log.warning("SIGHUP: learn and docker rules need a restart to take effect")
-        self._need_routes = any(r.auto for i in new.interfaces for r in i.rules)
+        interest = auto_prefixes(new)
+        if interest != self.kernel.interest:   # other routes matter now: dump them
+            self.kernel.interest = interest
+            self._full = True
         self.reloads += 1
         self._dirty = True
         log.info("SIGHUP: rules reloaded (%d interfaces)", len(new.interfaces))
@@ -452,6 +462,7 @@ class Daemon:
         for st in self.ifaces.values():
             st.read_kernel_stats()
         text = render(self.ifaces.values(), self.reloads)
+        text += render_families(self.kernel.samples())
         if self.live is not None:
             text += render_families(self.live.samples())
         return text
@@ -500,18 +511,24 @@ class Daemon:
             except OSError as e:   # ENOBUFS: events were lost; a full re-read covers it
                 if e.errno != errno.ENOBUFS:
                     raise
-                self._dirty = True
+                self._dirty = self._full = True
                 continue
             off = 0
             while off + 16 <= len(buf):
                 length, mtype = struct.unpack_from("=IH", buf, off)
                 if length < 16:
                     break
+                msg = buf[off:off + length]
                 if mtype in (RTM_NEWNEIGH, RTM_DELNEIGH):
                     if self.live is not None:
-                        self.live.on_neigh(mtype, buf[off:off + length], time.monotonic())
-                # route changes matter only to auto rules (a full BGP table churns a lot)
-                elif mtype not in (RTM_NEWROUTE, RTM_DELROUTE) or self._need_routes:
+                        self.live.on_neigh(mtype, msg, time.monotonic())
+                elif mtype in (RTM_NEWADDR, RTM_DELADDR, RTM_NEWROUTE, RTM_DELROUTE):
+                    # applied in place; the ports get the new tables at the next re-read
+                    # of the links (coalesced), never a dump of every route
+                    if self.kernel.apply(msg):
+                        self._dirty = True
+                elif mtype in (RTM_NEWLINK, RTM_DELLINK):
+                    self.kernel.link_event(msg)
                     self._dirty = True
                 off += (length + 3) & ~3
 
@@ -587,7 +604,7 @@ class Daemon:
                 except Exception as e:  # a netlink hiccup must not stop the answering
                     log.warning("re-reading the kernel state failed (%s: %s); retrying in "
                                 "%.1f s", type(e).__name__, e, self._retry)
-                    self._dirty = True
+                    self._dirty = self._full = True   # events may be lost: dump again
                     self._sync_due = time.monotonic() + self._retry
                     self._retry = min(self._retry * 2, SYNC_RETRY_MAX)
             timeout_ms = 1000

@@ -14,7 +14,10 @@ on a localhost port.  Metrics (all counters are totals since the daemon started)
   path), ``v6core_respond_xdp_passed_total{interface,reason}`` (frames handed on, per
   :class:`~v6core.responder.xdp.XdpReason`), and the gauge
   ``v6core_respond_xdp_attached{interface,mode}``.  The program's per-CPU counters are
-  summed.
+  summed;
+* ``v6core_respond_kernel_dumps_total`` (full reads of the host's addresses and routes:
+  start, netlink overrun, failed read) and ``v6core_respond_kernel_events_total``
+  (address and route events applied in place, :mod:`~v6core.responder.kernel`).
 """
 
 from __future__ import annotations
