@@ -7,7 +7,9 @@ at a fixed rate or flat out, ``sendmmsg`` in batches, paced against CLOCK_MONOTO
 The NS frames are built by the NDP codec.  ``collect`` (run it in another thread: it
 releases the GIL) receives NAs with ``recvmmsg`` and kernel receive timestamps
 (``SO_TIMESTAMPNS``, CLOCK_REALTIME), matches each to the send time of its target and
-records the NS-to-NA latency in nanoseconds.  A target answered twice counts once.
+records the NS-to-NA latency in nanoseconds.  A target answered twice counts once; an
+NA with the Solicited flag clear (an announcement, RFC 4861 section 7.2.6) answers no
+solicitation and is counted apart (``unsolicited``).
 """
 
 cimport cython
@@ -24,7 +26,8 @@ import numpy as np
 from v6core._core.types cimport addr128_t
 from v6core._core.addr cimport addr_from_object
 from v6core._core.ndp cimport (
-    ndp_build_ns, ndp_solicited_node, ndp_parse, ndp_pkt_t, NDP_OK, ND_NA
+    ndp_build_ns, ndp_solicited_node, ndp_parse, ndp_pkt_t, NDP_OK, ND_NA,
+    NDP_NA_SOLICITED,
 )
 
 cnp.import_array()
@@ -80,6 +83,7 @@ cdef class LoadGen:
     cdef readonly Py_ssize_t received
     cdef readonly Py_ssize_t matched
     cdef readonly Py_ssize_t foreign
+    cdef readonly Py_ssize_t unsolicited
     cdef public bint stop
     cdef object _arrays
 
@@ -107,7 +111,7 @@ cdef class LoadGen:
     def reset(self):
         """Forget all sends and answers (between runs)."""
         self._arrays[0][:] = 0
-        self.sent = self.send_failed = self.received = self.matched = self.foreign = 0
+        self.sent = self.send_failed = self.received = self.matched = self.foreign = self.unsolicited = 0
         self.stop = False
 
     @property
@@ -244,6 +248,10 @@ cdef class LoadGen:
                     idx = pkt.target.lo - self.base.lo
                     if idx >= self.n_targets:
                         self.foreign += 1
+                        continue
+                    if not (pkt.flags & NDP_NA_SOLICITED):
+                        # an announcement (RFC 4861 7.2.6: S clear) answers no solicitation
+                        self.unsolicited += 1
                         continue
                     t = self.txtime[idx]
                     if t == 0:

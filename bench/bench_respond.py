@@ -211,6 +211,7 @@ class BenchLab:
         return {
             "sent": gen.sent, "send_failed": gen.send_failed, "offered_rate": gen.sent / wall,
             "received": gen.received, "answered": gen.matched,
+            "unsolicited": gen.unsolicited,
             "fraction": gen.matched / gen.sent if gen.sent else 0.0,
             "cpu_stat_s": c1[0] - c0[0], "cpu_sched_s": c1[1] - c0[1],
             "cpu_user_s": c1[2] - c0[2], "runqueue_wait_s": c1[3] - c0[3],
