@@ -149,3 +149,35 @@ def test_static_rule_ignores_the_live_set():
     port = Port(3, HOST_MAC)
     port.set_live(LiveSet(4))
     assert decide(eng, port, ns(addr(5)))[0] == Verdict.ANSWER
+
+
+def test_dad_watch_on_a_vanished_interface_is_closed_not_polled_again():
+    # A packet socket whose interface went away reports ENETDOWN on every recv and poll
+    # keeps waking for it: the watch must be closed, or the daemon spins on it.
+    import errno
+
+    from v6core.responder.config import loads
+    from v6core.responder.live import LiveTargets
+
+    cfg = loads('[[interface]]\nname = "up0"\n[[interface.rule]]\n'
+                'prefix = "2001:db8:1::/64"\nlearn = true\n')
+    lt = LiveTargets(cfg, {}, lambda k: None)
+
+    class Gone:
+        closed = False
+
+        def recv(self, n):
+            raise OSError(errno.ENETDOWN, "Network is down")
+
+        def fileno(self):
+            return 99
+
+        def close(self):
+            self.closed = True
+
+    s = Gone()
+    lt._dad[7] = s          # type: ignore[assignment]
+    assert "dad7" in [k for _, k in lt.fds()]
+    lt._read_dad(7, 0.0)
+    assert s.closed and 7 not in lt._dad
+    assert "dad7" not in [k for _, k in lt.fds()]

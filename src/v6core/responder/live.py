@@ -311,7 +311,13 @@ class LiveTargets:
                 data = s.recv(2048)
             except (BlockingIOError, InterruptedError):
                 return
-            except OSError:
+            except OSError as e:
+                # the interface went away (ENETDOWN, ENXIO): the error stays pending and
+                # poll would report it again at once, so close the watch; the next
+                # solicitation sent downstream there opens it again
+                log.info("DAD watch on ifindex %d closed: %s", oif, e)
+                self._dad.pop(oif, None)
+                s.close()
                 return
             f = ndp.inspect(data)
             if f.reason or f.target is None or f.src is None or any(f.src):
