@@ -60,7 +60,7 @@ FLAG_CARE_OF: int
 FLAG_TEMPORARY: int
 FLAG_ENCAPSULATED: int
 FLAG_OPTIMISTIC: int
-FLAVORS: tuple[str, str, str]
+FLAVORS: tuple[str, ...]
 MAXADDRS: int
 
 def classify(dst: npt.NDArray[np.uint8], threads: int | None = None) -> npt.NDArray[np.uint8]: ...
