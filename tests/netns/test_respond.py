@@ -43,22 +43,6 @@ exclude = ["2001:db8:f440:2:646f:636b:6572:7/128"]
 """
 
 
-@pytest.fixture
-def lab(make_netns, tmp_path):
-    lab = Lab(make_netns, tmp_path)
-    yield lab
-    if lab.proc is not None:
-        lab.proc.kill()
-        lab.proc.wait(5)
-
-
-@pytest.fixture
-def rport(lab):
-    p = RouterPort(lab)
-    yield p
-    p.close()
-
-
 def drops(lab: Lab, reason: str) -> int:
     return lab.counter("dropped_total", interface="uplink", reason=reason)
 

@@ -7,27 +7,11 @@ solicitation); NAs are dissected by scapy.  Every wait is bounded.
 from __future__ import annotations
 
 import pytest
-from respond_lab import CPREFIX, CTR, Lab, RouterPort, ns_frame, wait_until
+from respond_lab import CPREFIX, CTR, ns_frame, wait_until
 
 pytestmark = pytest.mark.netns
 
 UNUSED = "2001:db8:f440:2:646f:636b:6572:9"
-
-
-@pytest.fixture
-def lab(make_netns, tmp_path):
-    lab = Lab(make_netns, tmp_path)
-    yield lab
-    if lab.proc is not None:
-        lab.proc.kill()
-        lab.proc.wait(5)
-
-
-@pytest.fixture
-def rport(lab):
-    p = RouterPort(lab)
-    yield p
-    p.close()
 
 
 def unsolicited(nas: list, target: str) -> list:

@@ -21,7 +21,6 @@ from respond_lab import (
     HOST_CTR,
     RTR,
     Lab,
-    RouterPort,
     add_spoof_filter,
     ns_frame,
     spoof_filter_drops,
@@ -38,22 +37,6 @@ pytestmark = [pytest.mark.netns, pytest.mark.skipif(bool(REASON), reason=REASON 
 
 XDP_CONFIG = CONFIG.format(extra="").replace('name = "uplink"\n',
                                              'name = "uplink"\nxdp = "generic"\n')
-
-
-@pytest.fixture
-def lab(make_netns, tmp_path):
-    lab = Lab(make_netns, tmp_path)
-    yield lab
-    if lab.proc is not None:
-        lab.proc.kill()
-        lab.proc.wait(5)
-
-
-@pytest.fixture
-def rport(lab):
-    p = RouterPort(lab)
-    yield p
-    p.close()
 
 
 def xdp_on(lab: Lab) -> str:

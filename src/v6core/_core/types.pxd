@@ -168,3 +168,14 @@ cdef inline int addr_scope(addr128_t a, bint v4_all_global) noexcept nogil:
         if (v4 >> 24) == 127 or (v4 >> 16) == 0xa9fe:
             return SCOPE_LINK
     return SCOPE_GLOBAL
+
+
+cdef inline uint64_t mix64(uint64_t x) noexcept nogil:
+    """splitmix64's finaliser: every input bit reaches every output bit (hash tables and
+    rate-limiter slots keyed by addresses)."""
+    x ^= x >> 30
+    x *= 0xbf58476d1ce4e5b9ULL
+    x ^= x >> 27
+    x *= 0x94d049bb133111ebULL
+    x ^= x >> 31
+    return x

@@ -34,7 +34,7 @@ cimport numpy as cnp
 import numpy as np
 import operator
 
-from v6core._core.types cimport addr128_t, V6_UNLIKELY
+from v6core._core.types cimport addr128_t, mix64, V6_UNLIKELY
 from v6core._core.prefix cimport PrefixTable
 from v6core.responder._live cimport LiveSet, live_contains
 from v6core._core.addr cimport addr_to_bytes
@@ -49,16 +49,6 @@ cnp.import_array()
 
 REASON_COUNT = NDP_REASON_COUNT
 NCOUNTERS = RESP_NCOUNTERS
-
-
-cdef inline uint64_t _mix(uint64_t x) noexcept nogil:
-    # splitmix64 finaliser: spreads source addresses over the limiter slots
-    x ^= x >> 30
-    x *= 0xbf58476d1ce4e5b9ULL
-    x ^= x >> 27
-    x *= 0x94d049bb133111ebULL
-    x ^= x >> 31
-    return x
 
 
 cdef int64_t resp_arg_int(object value, str name, int64_t lo, int64_t hi) except? -1:
@@ -396,8 +386,8 @@ cdef int resp_decide(Engine eng, Port port, const uint8_t *frame, Py_ssize_t fle
                 <uint64_t>frame[8] << 24) | (<uint64_t>frame[9] << 16) | (
                 <uint64_t>frame[10] << 8) | frame[11]
         else:
-            key = pkt.src.hi ^ _mix(pkt.src.lo)
-        if not _gcra(&port.s_tat[_mix(key) & port.s_mask], port.s_interval, port.s_burst,
+            key = pkt.src.hi ^ mix64(pkt.src.lo)
+        if not _gcra(&port.s_tat[mix64(key) & port.s_mask], port.s_interval, port.s_burst,
                      now_ns):
             eng.dropped[ri] += 1
             return RESP_RATE_SOURCE

@@ -8,7 +8,7 @@ allocation, no GIL.  The table is changed only from Python, between batches.
 """
 
 from libc.stdint cimport uint8_t, uint64_t
-from v6core._core.types cimport addr128_t
+from v6core._core.types cimport addr128_t, mix64
 
 
 cdef enum:
@@ -25,13 +25,7 @@ ctypedef struct live_slot_t:
 
 cdef inline uint64_t live_hash(addr128_t a) noexcept nogil:
     # splitmix64's finaliser over both halves (the interface ID varies most)
-    cdef uint64_t x = a.lo ^ (a.hi * 0x9e3779b97f4a7c15ULL)
-    x ^= x >> 30
-    x *= 0xbf58476d1ce4e5b9ULL
-    x ^= x >> 27
-    x *= 0x94d049bb133111ebULL
-    x ^= x >> 31
-    return x
+    return mix64(a.lo ^ (a.hi * 0x9e3779b97f4a7c15ULL))
 
 
 cdef class LiveSet:
