@@ -49,6 +49,9 @@ log = logging.getLogger("v6core.respond")
 RTMGRP_NEIGH = 0x4
 RTM_NEWNEIGH = 28
 RTM_DELNEIGH = 29
+RTM_GETNEIGH = 30
+NLMSG_ERROR = 2
+NLMSG_DONE = 3
 NDA_DST = 1
 NUD_REACHABLE = 0x02
 NUD_FAILED = 0x20
@@ -343,6 +346,33 @@ class LiveTargets:
                 self.forget(dst)
         elif state & (NUD_REACHABLE | NUD_PERMANENT):
             self.learned_alive(dst, "neighbour", now)
+
+    def resync_neighbours(self, now: float) -> int:
+        """Dump the kernel's IPv6 neighbour table and take each entry as an event
+        (on_neigh): after the event socket overflowed (ENOBUFS), the entries whose events
+        were lost count as evidence again.  Returns the number of entries read."""
+        if not self.learn:
+            return 0
+        n = 0
+        with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0) as s:   # NETLINK_ROUTE
+            s.settimeout(5.0)
+            s.bind((0, 0))
+            # nlmsghdr + ndmsg (family AF_INET6), NLM_F_REQUEST | NLM_F_DUMP
+            s.send(struct.pack("=IHHII", 28, RTM_GETNEIGH, 0x301, 1, 0)
+                   + struct.pack("=B3xiHBB", socket.AF_INET6, 0, 0, 0, 0))
+            while True:
+                buf = s.recv(1 << 20)
+                off = 0
+                while off + 16 <= len(buf):
+                    length, mtype = struct.unpack_from("=IH", buf, off)
+                    if length < 16 or mtype in (NLMSG_DONE, NLMSG_ERROR):
+                        return n
+                    if mtype == RTM_NEWNEIGH:
+                        self.on_neigh(mtype, buf[off:off + length], now)
+                        n += 1
+                    off += (length + 3) & ~3
+                if not buf:
+                    return n
 
     # -- time ------------------------------------------------------------------------------
 
