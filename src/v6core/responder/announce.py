@@ -117,11 +117,14 @@ class Announcer:
         else:
             self._count.pop(d.target, None)
 
-    def tick(self, now: float) -> None:
-        while True:
+    def tick(self, now: float, limit: int | None = None) -> None:
+        """Send the NAs due by ``now`` (at most ``limit``; the rest stay due)."""
+        while limit is None or limit > 0:
             self._drop_dead()
             if not self._heap or self._heap[0].when > now:
                 return
+            if limit is not None:
+                limit -= 1
             d = heapq.heappop(self._heap)
             mac = self._mac(d.iface)
             if mac is None:
