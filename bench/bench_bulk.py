@@ -2,8 +2,8 @@
 
 Peers of ``bulk.musl_keys`` in the same run, on the same numpy buffers:
 
-* the same kernel in plain C: v6core's branch-free C (extracted from the Cython source at
-  session start, bench/musl_kernel_loop.c around it) built with the extension's flags
+* the same kernel in plain C: v6core's branch-free C (src/v6core/_core/bulk_musl.h, which
+  the extension includes too, bench/musl_kernel_loop.c around it) built with the extension's flags
   (``-O2 -fno-strict-aliasing -fwrapv``) into a temporary .so and called through ctypes:
   Cython against C, the same algorithm;
 * a plain C loop written the way musl's lookup_name.c reads (bench/musl_keys.c, same
@@ -24,14 +24,11 @@ simulate benchmark.
 
 from __future__ import annotations
 
-import ast
 import ctypes
 import ipaddress
 import os
-import re
 import shutil
 import subprocess
-import textwrap
 import time
 import tracemalloc
 
@@ -40,7 +37,7 @@ import pytest
 
 from bench.conftest import scale
 from v6core import simulate as sim
-from v6core._core import bulk
+from v6core._core import bulk, bulk_keys
 
 ROWS = int(os.environ.get("V6CORE_BENCH_ROWS", scale(10_000_000, 20_000)))
 LOOKUPS = int(os.environ.get("V6CORE_BENCH_LOOKUPS", scale(10_000_000, 20_000)))
@@ -175,27 +172,12 @@ def _compiler() -> str:
     return cc
 
 
-def _kernel_header() -> str:
-    """v6core's musl key kernel as C text, taken from the compiled core's source: a
-    header that defines ``v6b_musl_key`` and ``v6b_init``, or the verbatim C block of a
-    ``cdef extern from *`` in a .pyx/.pxd."""
-    if not os.path.isdir(CORE_SRC):
-        pytest.skip(f"{CORE_SRC}: no source tree to take the kernel from")
-    for name in sorted(os.listdir(CORE_SRC)):
-        path = os.path.join(CORE_SRC, name)
-        if not name.endswith((".h", ".pyx", ".pxd")):
-            continue
-        with open(path) as fh:
-            text = fh.read()
-        if "v6b_musl_key(" not in text or "v6b_init(" not in text:
-            continue
-        if name.endswith(".h"):
-            return f'#include "{path}"\n'
-        for m in re.finditer(r'cdef extern from \*:\s*\n(\s*)("""[\s\S]*?""")', text):
-            block = textwrap.dedent(ast.literal_eval(m.group(2)))
-            if "v6b_musl_key(" in block and "v6b_init(" in block:
-                return block
-    pytest.skip(f"no C definition of v6b_musl_key and v6b_init under {CORE_SRC}")
+def _kernel_dir() -> str:
+    """The directory of ``bulk_musl.h``, the one C definition of v6core's musl kernel
+    (the extension includes it as well)."""
+    if not os.path.isfile(os.path.join(CORE_SRC, "bulk_musl.h")):
+        pytest.skip(f"{CORE_SRC}: no bulk_musl.h (the kernel's C source) here")
+    return CORE_SRC
 
 
 def _load(so, fn_name: str):
@@ -218,14 +200,15 @@ def c_loop(tmp_path_factory):
 @pytest.fixture(scope="module")
 def c_kernel(tmp_path_factory):
     """v6core's own kernel in a plain C loop (bench/musl_kernel_loop.c)."""
-    d = tmp_path_factory.mktemp("ckernel")
-    (d / "musl_kernel.h").write_text(_kernel_header())
-    so = d / "musl_kernel.so"
-    subprocess.run([_compiler(), *C_FLAGS, "-shared", "-fPIC", "-I", str(d), "-o", str(so),
-                    os.path.join(HERE, "musl_kernel_loop.c")], check=True)
+    so = tmp_path_factory.mktemp("ckernel") / "musl_kernel.so"
+    subprocess.run([_compiler(), *C_FLAGS, "-shared", "-fPIC", "-I", _kernel_dir(), "-o",
+                    str(so), os.path.join(HERE, "musl_kernel_loop.c")], check=True)
     lib, fn = _load(so, "musl_kernel_keys")
+    # the tables the extension generated from tables.MUSL_ROWS at import
+    t16, fix = bulk_keys.musl_tables()
     lib.musl_kernel_init.restype = None
-    lib.musl_kernel_init()
+    lib.musl_kernel_init.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+    lib.musl_kernel_init(t16.ctypes.data, fix.ctypes.data)
     return fn
 
 

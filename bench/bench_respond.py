@@ -175,8 +175,10 @@ class BenchLab:
             want = min(start + 256, N_LIVE)
             wait_until(lambda want=want: live() >= want, 30, what=f"{want} live targets")
         # the announcements of newly live targets (3 NAs, 1 s apart) end before any
-        # measured run, so that no unsolicited NA is counted as an answer
-        time.sleep(2.5)
+        # measured run: no unsolicited NA is counted as an answer, and the daemon is not
+        # still sending them (a fixed sleep was not enough when the announcer lagged)
+        wait_until(lambda: lab.counter("announcements_total") >= 3 * N_LIVE, 60,
+                   what=f"{3 * N_LIVE} announcements")
 
     def stop(self):
         if self.proc is not None:

@@ -1,19 +1,20 @@
 /* The benchmark's second C peer: v6core's own musl key kernel (the branch-free C that
- * v6core._core.bulk compiles through Cython) in a plain C loop, so that one run answers
- * "what does the Cython wrapping cost against the same kernel in C?".
+ * v6core._core.bulk_keys compiles through Cython) in a plain C loop, so that one run
+ * answers "what does the Cython wrapping cost against the same kernel in C?".
  *
- * The kernel is not copied here: bench/bench_bulk.py extracts it from the Cython source
- * at session start into musl_kernel.h (one rule, one place), and builds this file with
+ * The kernel is not copied here: this file includes src/v6core/_core/bulk_musl.h, the
+ * one definition the extension includes too, and takes the tables the extension
+ * generated at import (bulk_keys.musl_tables()).  bench/bench_bulk.py builds it with
  * the flags setup.py gives the extension (-O2 -fno-strict-aliasing -fwrapv, no -march).
- * The loop is the same as bulk.pyx's _musl_keys_rows over rows with flags. */
+ * The loop is the same as bulk_keys.pyx's _musl_keys_rows over rows with flags. */
 #include <stddef.h>
 #include <stdint.h>
 
-#include "musl_kernel.h"
+#include "bulk_musl.h"
 
-void musl_kernel_init(void)
+void musl_kernel_init(const uint16_t *t16, const unsigned *fix)
 {
-    v6b_init();
+    v6b_init(t16, fix);
 }
 
 void musl_kernel_keys(const uint8_t *dst, const uint8_t *src, const uint8_t *flags,

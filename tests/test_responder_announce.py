@@ -110,3 +110,34 @@ def test_withdraw_stops_the_repeats_and_failures_are_counted():
     assert (an3.sent, an3.failed) == (0, 4)
     with pytest.raises(ValueError):
         an3.announce("not-an-address", "uplink", 0.0)
+
+
+def test_limit_and_many_withdrawals():
+    """``tick(limit=)`` sends at most that many and leaves the rest due; withdrawing half
+    of 2000 targets stops exactly their NAs, and the others still get all of theirs."""
+    import ipaddress
+    wire = Wire()
+    an = Announcer(wire.send, wire.mac)
+    targets = [str(ipaddress.IPv6Address(int(ipaddress.IPv6Address(TARGET)) + i))
+               for i in range(2000)]
+    for t in targets:
+        an.announce(t, "uplink", 0.0)
+    an.tick(0.0, limit=256)
+    assert len(wire.frames) == 256
+    assert an.next_due() == 0.0                   # the rest is still due now
+    for t in targets[::2]:
+        an.withdraw(t)
+    run(an, wire, 3 * RETRANS_TIMER)
+    assert an.next_due() is None
+    got: dict[str, int] = {}
+    for _, _, frame in wire.frames:
+        t = Ether(frame)[ICMPv6ND_NA].tgt
+        got[t] = got.get(t, 0) + 1
+    kept = set(targets[1::2])
+    assert {t for t, n in got.items() if n == MAX_NEIGHBOR_ADVERTISEMENT} == kept
+    # a withdrawn target sent only what went out before its withdrawal (the first 256)
+    assert all(got.get(t, 0) == (1 if i < 256 else 0) for i, t in enumerate(targets)
+               if t not in kept)
+    an.announce(targets[0], "uplink", wire.now)   # announced again after a withdrawal
+    run(an, wire, wire.now + 3 * RETRANS_TIMER)
+    assert sum(1 for _, _, f in wire.frames if Ether(f)[ICMPv6ND_NA].tgt == targets[0]) == 4

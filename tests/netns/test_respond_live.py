@@ -119,3 +119,33 @@ def test_docker_mode_follows_containers(lab, rport, dockerd):
     wait_until(lambda: rport.ask(ns_frame(lab, addr), addr) == [], 10,
                what="the address to be withdrawn after docker rm -f")
     assert not lab.ping(addr)
+
+
+def test_learn_keeps_neighbour_entries_from_a_burst(lab, rport):
+    """A burst of neighbour events larger than the event socket holds (16384 permanent
+    entries added at once, then flushed, then 256 others added) loses events (ENOBUFS);
+    the entries must still be learned, from the neighbour table the daemon re-reads when
+    events were lost, and answered."""
+    import ipaddress
+    lab.start("-i", "uplink", "-p", CPREFIX, "--learn", "--learn-ttl", "3600")
+    base = int(ipaddress.IPv6Address(CPREFIX.split("/")[0])) + 0x100
+
+    def add(first: int, n: int) -> None:
+        batch = lab.tmp / "neigh.batch"
+        batch.write_text("".join(
+            f"neigh replace {ipaddress.IPv6Address(base + i)} lladdr 02:00:00:00:00:99 "
+            "dev ctr0 nud permanent\n" for i in range(first, first + n)))
+        lab.host.ip("-6", "-batch", str(batch))
+
+    def learned() -> int:
+        return lab.counter("learned_total", evidence="neighbour")
+
+    add(0, 16384)
+    wait_until(lambda: learned() >= 16384, 60, what="16384 targets learned from one burst")
+    lab.host.ip("-6", "neigh", "flush", "dev", "ctr0", "nud", "permanent")
+    add(20000, 256)
+    wait_until(lambda: learned() >= 16384 + 256, 60,
+               what="the 256 entries added right after a flush of 16384")
+    for i in (20000, 20127, 20255):
+        t = str(ipaddress.IPv6Address(base + i))
+        assert rport.ask(ns_frame(lab, t), t, timeout=1.0), f"{t} must be answered"

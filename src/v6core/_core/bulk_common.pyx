@@ -273,6 +273,7 @@ def resolve_policy(flavor, policy):
         if compiled is None:
             raise TypeError(f"policy must be a PolicyTable, not {type(policy).__name__}")
         cp = compiled(flavor)
+    cp.accelerate()             # the per-/16 index of its precedence and label rows
     fast = False
     if code == SK_MUSL:
         d = _tables.default_compiled("musl")

@@ -9,6 +9,8 @@ _U8 = npt.NDArray[np.uint8]
 
 POS_LIMIT: int
 
+def musl_tables() -> tuple[npt.NDArray[np.uint16], npt.NDArray[np.uintc]]: ...
+
 def musl_keys(
     dst: _U8,
     src: _U8,

@@ -157,6 +157,13 @@ ctypedef struct sk_policy_t:
     int nscope4
     int32_t prec_default     # when no row matches
     int32_t label_default
+    # optional, for the bulk kernels (CompiledPolicy.accelerate; NULL: scan the rows):
+    # per first 16 bits of an address, the value (bit 31 set: low bits - 1) or the
+    # offset of a short row list in *_prog that ends with a catch-all row
+    const uint32_t *prec_acc
+    const sk_prefix_t *prec_prog
+    const uint32_t *label_acc
+    const sk_prefix_t *label_prog
 
 
 ctypedef struct sk_row_t:
@@ -184,6 +191,8 @@ cdef class CompiledPolicy:
     cdef readonly tuple precedence_rows   # ((16 bytes, plen, value), ...) in match order
     cdef readonly tuple label_rows
     cdef readonly tuple scope4_rows       # ((addr32, mask32, scope), ...)
+    cdef object _acc         # the accelerator's bytes (accelerate()), or None
+    cpdef accelerate(self)
 
 
 # ------------------------------------------------------------------ rule 4, one place

@@ -56,13 +56,31 @@ cdef inline int32_t _first_match(const sk_prefix_t *rows, int n, addr128_t a,
     return dflt
 
 
+cdef inline int32_t _acc_match(const uint32_t *acc, const sk_prefix_t *prog,
+                               addr128_t a) noexcept nogil:
+    # the accelerated first match (CompiledPolicy.accelerate): the bucket's value, or the
+    # bucket's rows longer than 16 bits followed by a catch-all row
+    cdef uint32_t e = acc[a.hi >> 48]
+    cdef const sk_prefix_t *r
+    if e & 0x80000000U:
+        return <int32_t>(e & 0x7fffffffU) - 1
+    r = prog + e
+    while addr_common_len(a, addr128_t(r.hi, r.lo)) < r.plen:
+        r += 1
+    return r.val
+
+
 cdef int32_t sk_precedence(const sk_policy_t *pol, addr128_t a) noexcept nogil:
     """Precedence(a) (RFC 6724 section 2.1): the value of the first matching row."""
+    if pol.prec_acc != NULL:
+        return _acc_match(pol.prec_acc, pol.prec_prog, a)
     return _first_match(pol.prec, pol.nprec, a, pol.prec_default)
 
 
 cdef int32_t sk_label(const sk_policy_t *pol, addr128_t a) noexcept nogil:
     """Label(a) (RFC 6724 section 2.1): the value of the first matching row."""
+    if pol.label_acc != NULL:
+        return _acc_match(pol.label_acc, pol.label_prog, a)
     return _first_match(pol.label, pol.nlabel, a, pol.label_default)
 
 
@@ -610,6 +628,52 @@ cdef bytes _pack_scope4(tuple rows):
     return bytes(buf)
 
 
+cdef tuple _acc_build(const sk_prefix_t *rows, int n, int32_t dflt):
+    """The per-/16 index of one first-match list (CompiledPolicy.accelerate):
+    ``(acc, prog)`` bytes, 65536 uint32 and a list of sk_prefix_t."""
+    cdef bytearray acc = bytearray(65536 * sizeof(uint32_t))
+    cdef uint32_t *ap = <uint32_t *><char *>acc
+    cdef list prog = []
+    cdef dict seen = {}
+    cdef uint32_t t
+    cdef int i
+    cdef int32_t val
+    cdef sk_prefix_t cur
+    for t in range(65536):
+        longer = []
+        val = dflt
+        for i in range(n):
+            if rows[i].plen <= 16:
+                # decides every address of the bucket, or none
+                if rows[i].plen == 0 or (t >> (16 - rows[i].plen)) == (
+                        rows[i].hi >> (64 - rows[i].plen)):
+                    val = rows[i].val
+                    break
+            elif (rows[i].hi >> 48) == t:
+                longer.append(i)
+        if not longer:
+            ap[t] = 0x80000000U | <uint32_t>(val + 1)
+            continue
+        key = (tuple(longer), val)
+        off = seen.get(key)
+        if off is None:
+            off = len(prog)
+            seen[key] = off
+            for i in longer:
+                prog.append(rows[i])
+            cur.hi = 0
+            cur.lo = 0
+            cur.plen = 0
+            cur.val = val
+            prog.append(cur)
+        ap[t] = <uint32_t>off
+    cdef bytearray pb = bytearray(len(prog) * sizeof(sk_prefix_t))
+    cdef sk_prefix_t *pp = <sk_prefix_t *><char *>pb
+    for i in range(len(prog)):
+        pp[i] = prog[i]
+    return bytes(acc), bytes(pb)
+
+
 cdef class CompiledPolicy:
     """Precedence, label and IPv4-scope lists in first-match order, compiled for C.
 
@@ -646,6 +710,31 @@ cdef class CompiledPolicy:
         self.pol.nscope4 = len(self.scope4_rows)
         self.pol.prec_default = precedence_default
         self.pol.label_default = label_default
+
+    cpdef accelerate(self):
+        """Build (once) the per-/16 index that the bulk kernels' precedence and label
+        lookups use: for each value of an address's first 16 bits, either the value
+        itself (no row longer than /16 can decide inside it) or that bucket's longer rows
+        in match order followed by a catch-all row with the bucket's value.  Both are
+        derived from this table's rows, so a lookup gives the first matching row's value
+        either way.  Tables with a value outside -1 .. 2**30 are left unaccelerated."""
+        if self._acc is not None:
+            return
+        lo_v = min([v for _, _, v in self.precedence_rows + self.label_rows]
+                   + [self.pol.prec_default, self.pol.label_default])
+        hi_v = max([v for _, _, v in self.precedence_rows + self.label_rows]
+                   + [self.pol.prec_default, self.pol.label_default])
+        if lo_v < -1 or hi_v >= 1 << 30:
+            self._acc = ()
+            return
+        pa, pp = _acc_build(self.pol.prec, self.pol.nprec, self.pol.prec_default)
+        la, lp = _acc_build(self.pol.label, self.pol.nlabel, self.pol.label_default)
+        self._acc = (pa, pp, la, lp)
+        # published last: a kernel on another thread sees either NULL or a whole index
+        self.pol.prec_prog = <const sk_prefix_t *>PyBytes_AS_STRING(pp)
+        self.pol.label_prog = <const sk_prefix_t *>PyBytes_AS_STRING(lp)
+        self.pol.prec_acc = <const uint32_t *>PyBytes_AS_STRING(pa)
+        self.pol.label_acc = <const uint32_t *>PyBytes_AS_STRING(la)
 
     def precedence(self, address) -> int:
         """Precedence of ``address`` under this table."""

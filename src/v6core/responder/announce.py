@@ -63,6 +63,12 @@ class Announcer:
         self._mac = mac
         self._heap: list[_Due] = []
         self._seq = 0
+        # withdrawals are lazy (a thousand withdrawals must not rebuild the heap a
+        # thousand times): entries of a target announced up to _cut[target] are dropped
+        # when they come due; _count holds each target's live entries, _dead the rest
+        self._cut: dict[str, int] = {}
+        self._count: dict[str, int] = {}
+        self._dead = 0
         self.max_pending = max_pending
         self.sent = 0            # NAs handed to the kernel
         self.failed = 0          # NAs not sent (interface down, queue full)
@@ -70,28 +76,60 @@ class Announcer:
     def announce(self, target: str, iface: str, now: float, *, router: bool = False,
                  override: bool = False) -> None:
         """Start announcing ``target`` on ``iface``: the first NA now, two more 1 s apart."""
-        if len(self._heap) >= self.max_pending:
+        if len(self._heap) - self._dead >= self.max_pending:
             self.failed += 1
             return
         self._seq += 1
-        heapq.heappush(self._heap, _Due(now, self._seq, str(ipaddress.IPv6Address(target)),
-                                        iface, MAX_NEIGHBOR_ADVERTISEMENT, router, override))
+        t = str(ipaddress.IPv6Address(target))
+        heapq.heappush(self._heap, _Due(now, self._seq, t, iface, MAX_NEIGHBOR_ADVERTISEMENT,
+                                        router, override))
+        self._count[t] = self._count.get(t, 0) + 1
 
     def withdraw(self, target: str) -> None:
         """Stop the repeats still due for ``target`` (it is no longer live)."""
         t = str(ipaddress.IPv6Address(target))
-        self._heap = [d for d in self._heap if d.target != t]
-        heapq.heapify(self._heap)
+        n = self._count.pop(t, 0)
+        if not n:
+            return
+        self._cut[t] = self._seq
+        self._dead += n
+        if self._dead * 2 > len(self._heap):     # mostly withdrawn: rebuild once
+            self._heap = [d for d in self._heap if d.seq > self._cut.get(d.target, 0)]
+            heapq.heapify(self._heap)
+            self._cut.clear()
+            self._dead = 0
+
+    def _drop_dead(self) -> None:
+        while self._heap and self._heap[0].seq <= self._cut.get(self._heap[0].target, 0):
+            heapq.heappop(self._heap)
+            self._dead -= 1
+        if not self._dead:
+            self._cut.clear()
 
     def next_due(self) -> float | None:
+        self._drop_dead()
         return self._heap[0].when if self._heap else None
 
-    def tick(self, now: float) -> None:
-        while self._heap and self._heap[0].when <= now:
+    def _done(self, d: _Due) -> None:
+        n = self._count.get(d.target, 0) - 1
+        if n > 0:
+            self._count[d.target] = n
+        else:
+            self._count.pop(d.target, None)
+
+    def tick(self, now: float, limit: int | None = None) -> None:
+        """Send the NAs due by ``now`` (at most ``limit``; the rest stay due)."""
+        while limit is None or limit > 0:
+            self._drop_dead()
+            if not self._heap or self._heap[0].when > now:
+                return
+            if limit is not None:
+                limit -= 1
             d = heapq.heappop(self._heap)
             mac = self._mac(d.iface)
             if mac is None:
                 self.failed += 1
+                self._done(d)
                 continue
             frame = ndp.build_na(src=d.target, dst=ALL_NODES, target=d.target, src_mac=mac,
                                  dst_mac=ALL_NODES_MAC, router=d.router, solicited=False,
@@ -104,3 +142,5 @@ class Announcer:
             if d.left > 0:
                 d.when = max(now, d.when) + RETRANS_TIMER
                 heapq.heappush(self._heap, d)
+            else:
+                self._done(d)

@@ -67,6 +67,7 @@ RTMGRP_LINK = 0x1
 RTMGRP_IPV6_IFADDR = 0x100
 RTMGRP_IPV6_ROUTE = 0x400
 NETLINK_ROUTE = 0
+SO_RCVBUFFORCE = 33
 CAP_NET_RAW = 13
 SYNC_COALESCE = 0.05     # s: rtnetlink events within this are covered by one re-read
 SYNC_RETRY = 0.1         # s: first retry after a failed re-read (doubling) ...
@@ -279,7 +280,12 @@ class Daemon:
         from pyroute2 import IPRoute
         self.ipr = IPRoute()
         nl = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_ROUTE)
-        nl.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        # room for a burst of events (a flush of thousands of neighbour entries); root may
+        # go past net.core.rmem_max, others get what it allows
+        try:
+            nl.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 8 << 20)
+        except OSError:
+            nl.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
         groups = RTMGRP_LINK | RTMGRP_IPV6_IFADDR | RTMGRP_IPV6_ROUTE
         if self.live is not None and self.live.learn:
             groups |= RTMGRP_NEIGH          # neighbour entries: evidence for learn rules
@@ -503,15 +509,23 @@ class Daemon:
     def _drain_netlink(self) -> None:
         """Read rtnetlink events; any that matters schedules a re-read of the state."""
         assert self.nl is not None
+        lost = False
         while True:
             try:
                 buf = self.nl.recv(65536)
             except (BlockingIOError, InterruptedError):
+                if lost and self.live is not None and self.live.learn:
+                    # neighbour events were lost with the rest: the table, read after
+                    # the queued events, stands in for them
+                    n = self.live.resync_neighbours(time.monotonic())
+                    log.info("netlink events were lost; re-read %d neighbour entries", n)
+                    self._live_due = None
                 return
             except OSError as e:   # ENOBUFS: events were lost; a full re-read covers it
                 if e.errno != errno.ENOBUFS:
                     raise
                 self._dirty = self._full = True
+                lost = True
                 continue
             off = 0
             while off + 16 <= len(buf):

@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import logging
+import math
 import socket
 import struct
 import threading
@@ -49,6 +50,9 @@ log = logging.getLogger("v6core.respond")
 RTMGRP_NEIGH = 0x4
 RTM_NEWNEIGH = 28
 RTM_DELNEIGH = 29
+RTM_GETNEIGH = 30
+NLMSG_ERROR = 2
+NLMSG_DONE = 3
 NDA_DST = 1
 NUD_REACHABLE = 0x02
 NUD_FAILED = 0x20
@@ -57,6 +61,9 @@ ICMP6_FILTER = 1
 IPV6_RECVHOPLIMIT = 51
 IPV6_HOPLIMIT = 52
 ND_NA = 136
+# unsolicited NAs sent per tick, at most (Python builds each; a burst of thousands would
+# keep the packet sockets unserved for a noticeable time)
+ANNOUNCE_BATCH = 256
 
 
 def _key(a: Any) -> bytes:
@@ -86,6 +93,7 @@ class LiveTargets:
         self.learn = any(r.learn for i in cfg.interfaces for r in i.rules)
         self.docker = any(r.docker for i in cfg.interfaces for r in i.rules)
         self.expiry: dict[bytes, float] = {}            # learned target -> its TTL's end
+        self._expiry_due = 0.0      # no TTL in expiry ends before this (tick skips the scan)
         self.refreshing: set[bytes] = set()             # TTL ran out, re-solicited
         self.pending: dict[bytes, tuple[float, int]] = {}   # target -> (deadline, oif)
         self.negative: OrderedDict[bytes, float] = OrderedDict()
@@ -184,7 +192,8 @@ class LiveTargets:
         if not self._uplinks(k, "learn"):
             return
         new = k not in self.expiry
-        self.expiry[k] = now + self.cfg.learn_ttl
+        self.expiry[k] = until = now + self.cfg.learn_ttl
+        self._expiry_due = min(self._expiry_due, until)
         self.refreshing.discard(k)
         self.pending.pop(k, None)
         if new:
@@ -350,6 +359,33 @@ class LiveTargets:
         elif state & (NUD_REACHABLE | NUD_PERMANENT):
             self.learned_alive(dst, "neighbour", now)
 
+    def resync_neighbours(self, now: float) -> int:
+        """Dump the kernel's IPv6 neighbour table and take each entry as an event
+        (on_neigh): after the event socket overflowed (ENOBUFS), the entries whose events
+        were lost count as evidence again.  Returns the number of entries read."""
+        if not self.learn:
+            return 0
+        n = 0
+        with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0) as s:   # NETLINK_ROUTE
+            s.settimeout(5.0)
+            s.bind((0, 0))
+            # nlmsghdr + ndmsg (family AF_INET6), NLM_F_REQUEST | NLM_F_DUMP
+            s.send(struct.pack("=IHHII", 28, RTM_GETNEIGH, 0x301, 1, 0)
+                   + struct.pack("=B3xiHBB", socket.AF_INET6, 0, 0, 0, 0))
+            while True:
+                buf = s.recv(1 << 20)
+                off = 0
+                while off + 16 <= len(buf):
+                    length, mtype = struct.unpack_from("=IH", buf, off)
+                    if length < 16 or mtype in (NLMSG_DONE, NLMSG_ERROR):
+                        return n
+                    if mtype == RTM_NEWNEIGH:
+                        self.on_neigh(mtype, buf[off:off + length], now)
+                        n += 1
+                    off += (length + 3) & ~3
+                if not buf:
+                    return n
+
     # -- time ------------------------------------------------------------------------------
 
     def tick(self, now: float) -> float | None:
@@ -365,9 +401,14 @@ class LiveTargets:
                 self._negative(k, now)
             else:
                 nxt.append(deadline)
-        for k, until in list(self.expiry.items()):
+        # the TTL scan is O(live targets): only when one may have ended
+        scan = now >= self._expiry_due
+        if not scan and self._expiry_due < math.inf:
+            nxt.append(self._expiry_due)
+        due = math.inf
+        for k, until in list(self.expiry.items()) if scan else ():
             if until > now:
-                nxt.append(until)
+                due = min(due, until)
             elif k not in self.refreshing:
                 # the TTL ran out: ask once more before withdrawing
                 self.refreshing.add(k)
@@ -383,10 +424,15 @@ class LiveTargets:
                     nxt.append(self.pending[k][0])
         while self.negative and next(iter(self.negative.values())) <= now:
             self.negative.popitem(last=False)
-        self.announcer.tick(now)
-        due = self.announcer.next_due()
-        if due is not None:
-            nxt.append(due)
+        if scan:
+            self._expiry_due = due
+            if due < math.inf:
+                nxt.append(due)
+        # a bounded share of the announcements due: the packets are served in between
+        self.announcer.tick(now, limit=ANNOUNCE_BATCH)
+        adue = self.announcer.next_due()
+        if adue is not None:
+            nxt.append(adue)
         return min(nxt) if nxt else None
 
     # -- uplink output ---------------------------------------------------------------------

@@ -212,10 +212,13 @@ def add_chunk(report: Report, chunk: Chunk, fleet: Fleet | None,
         report.profile_lookups += np.bincount(prof[nonempty], minlength=nprof)
     base_first: Any = None
     base_fam: Any = None
+    # each resolver's first row of every lookup, for the runtime pass to reuse
+    firsts: dict[tuple[str, int], np.ndarray] = {}
     for k, (pol, st) in enumerate(zip(policies, stats, strict=True)):
         r = bulk.order_groups(chunk.dst, src, flags, plen, offsets=chunk.offsets,
                               flavor=pol.flavor, policy=pol.table, want_order=False,
                               threads=threads)
+        firsts.setdefault(_resolver(pol.flavor, pol.table), r.first)
         first = r.first[nonempty]
         fc = cls[first]
         fu = usable_row[first]
@@ -235,56 +238,106 @@ def add_chunk(report: Report, chunk: Chunk, fleet: Fleet | None,
             st.changed += int((first != base_first).sum())
             st.moves += np.bincount(base_fam * 3 + fam, minlength=9).reshape(3, 3)
     if report.runtime_cum is not None:
-        _add_runtimes(report, chunk, src, flags, plen, prof, cls, usable_row, threads)
+        _add_runtimes(report, chunk, src, flags, plen, prof, cls, usable_row, threads, firsts)
     report.seen += chunk.lookups
     report.lookups += int(nonempty.sum())
     report.candidates += int(chunk.offsets[-1])
 
 
+def _resolver(flavor: str, table: Any) -> tuple[str, int]:
+    """What identifies one resolver's order within a chunk: its flavour and its table
+    (None, the flavour's built-in one, or the very PolicyTable object)."""
+    return flavor, 0 if table is None else id(table)
+
+
 def _add_runtimes(report: Report, chunk: Chunk, src: np.ndarray, flags: np.ndarray,
                   plen: np.ndarray, prof: Any, cls: np.ndarray, usable_row: np.ndarray,
-                  threads: int | None) -> None:
+                  threads: int | None, firsts: dict[tuple[str, int], np.ndarray]) -> None:
     """Per runtime: order each runtime's lookups with the resolver it uses under each
-    policy (simulate.runtimes.applies), apply Java's/Node's step in bulk, count."""
+    policy (simulate.runtimes.applies), apply Java's/Node's step in bulk, count.
+
+    A resolver's order does not depend on which policy row asks for it, so each
+    (resolver, runtime) pair is ordered once per chunk: ``firsts`` holds the first row
+    of every lookup for the resolvers add_chunk already ran over the whole chunk; the
+    others are run once over the lookups of the runtimes that need them."""
     L = chunk.lookups
     if chunk.runtime is not None:
         rt = chunk.runtime
     else:
         rt = _rt.assign(report.seen, prof, L, report.runtime_cum)
     nonempty = np.diff(chunk.offsets) > 0
+    masks = [(rt == r) & nonempty for r in range(len(_rt.RUNTIMES))]
+    # the resolver of each (policy, runtime), and what runtimes each resolver serves
+    plan: list[list[tuple[str, int]]] = []
+    need: dict[tuple[str, int], tuple[str, Any, set[str]]] = {}
+    for pol in report.policies:
+        row = []
+        for name in _rt.RUNTIMES:
+            flavor, table = ((pol.flavor, pol.table) if _rt.applies(pol.flavor, name)
+                             else (_rt.LIBC_OF[name], None))
+            key = _resolver(flavor, table)
+            row.append(key)
+            need.setdefault(key, (flavor, table, set()))[2].add(name)
+        plan.append(row)
+    done: dict[tuple[tuple[str, int], str], np.ndarray] = {}
+    for key, (flavor, table, names) in need.items():
+        # runtimes whose step changes the first choice need the order; the rest take
+        # the resolver's first row (from add_chunk's pass when it ran this resolver)
+        for name in sorted(names):
+            if not _rt.step_changes_first(name) and key in firsts:
+                done[key, name] = firsts[key]
+        plain = [n for n in names if (key, n) not in done and not _rt.step_changes_first(n)]
+        if plain:
+            mask = np.logical_or.reduce([masks[_rt.RUNTIMES.index(n)] for n in plain])
+            first = _first_rows(chunk, src, flags, plen, mask, flavor, table, None, threads)
+            for n in plain:
+                done[key, n] = first
+        for name in names:
+            if (key, name) not in done:
+                done[key, name] = _first_rows(chunk, src, flags, plen,
+                                              masks[_rt.RUNTIMES.index(name)], flavor,
+                                              table, name, threads)
     base_first: Any = None
-    for k, pol in enumerate(report.policies):
+    sel = nonempty
+    rt_sel = rt[sel].astype(np.int64)
+    for k, row in enumerate(plan):
         first = np.full(L, -1, np.int64)
         for r, name in enumerate(_rt.RUNTIMES):
-            mask = (rt == r) & nonempty
-            if not mask.any():
-                continue
-            rows, offs = _rt.subset(mask, chunk.offsets)
-            if _rt.applies(pol.flavor, name):
-                flavor, table = pol.flavor, pol.table
-            else:
-                flavor, table = _rt.LIBC_OF[name], None
-            step = name in ("java", "node")
-            d = chunk.dst[rows]
-            res = bulk.order_groups(d, src[rows], flags[rows], plen[rows], offsets=offs,
-                                    flavor=flavor, policy=table, want_order=step,
-                                    threads=threads)
-            f = res.first
-            if step:
-                assert res.order is not None
-                f = _rt.first_after_step(f, res.order, offs, d, name)
-            first[mask] = rows[f]
-        sel = nonempty
+            mask = masks[r]
+            if mask.any():
+                first[mask] = done[row[r], name][mask]
         fr = first[sel]
         fam = _family(cls[fr], usable_row[fr])
-        report.runtime_stats[k] += np.bincount(rt[sel].astype(np.int64) * 3 + fam,
+        report.runtime_stats[k] += np.bincount(rt_sel * 3 + fam,
                                                minlength=3 * len(_rt.RUNTIMES)
                                                ).reshape(len(_rt.RUNTIMES), 3)
         if k == 0:
             base_first = fr
         else:
-            report.runtime_changed[k] += np.bincount(rt[sel][fr != base_first],
+            report.runtime_changed[k] += np.bincount(rt_sel[fr != base_first],
                                                      minlength=len(_rt.RUNTIMES))
+
+
+def _first_rows(chunk: Chunk, src: np.ndarray, flags: np.ndarray, plen: np.ndarray,
+                mask: np.ndarray, flavor: str, table: Any, step: str | None,
+                threads: int | None) -> np.ndarray:
+    """(L,) the first row (chunk row index) of each lookup where ``mask`` is True, under
+    the resolver ``flavor``/``table`` and then runtime ``step``'s reordering (None: no
+    step); other lookups are -1."""
+    out = np.full(chunk.lookups, -1, np.int64)
+    if not mask.any():
+        return out
+    rows, offs = _rt.subset(mask, chunk.offsets)
+    d = chunk.dst[rows]
+    res = bulk.order_groups(d, src[rows], flags[rows], plen[rows], offsets=offs,
+                            flavor=flavor, policy=table, want_order=step is not None,
+                            threads=threads)
+    f = res.first
+    if step is not None:
+        assert res.order is not None
+        f = _rt.first_after_step(f, res.order, offs, d, step)
+    out[mask] = rows[f]
+    return out
 
 
 def merge_reports(into: Report, other: Report) -> Report:

@@ -37,6 +37,7 @@ import numpy as np
 from v6core.errors import ConfigError
 
 __all__ = ["RUNTIMES", "DEFAULT_MIX", "GENERIC_MIX", "LIBC_OF", "applies", "assign",
+           "step_changes_first",
            "mix_table", "parse_mix", "parse_runtime_values", "reorder_groups"]
 
 RUNTIMES = ("glibc", "musl", "go", "java", "node")
@@ -72,6 +73,12 @@ def applies(flavor: str, runtime: str) -> bool:
     if flavor in ("rfc6724", "rfc6724-update"):
         return True
     return LIBC_OF[runtime] == flavor
+
+
+def step_changes_first(runtime: str) -> bool:
+    """Whether ``runtime``'s default step (first_after_step) can change which row comes
+    first: Java's (IPv4 first); Node's default ``verbatim`` keeps the C library's order."""
+    return runtime == "java"
 
 
 def parse_mix(spec: str) -> dict[str, float]:
