@@ -44,9 +44,14 @@ extensions = [
     if path != XDP or HAVE_LIBBPF
 ]
 
+# Cython's translation and the C compiles run on every core (about 20 modules).
+JOBS = os.cpu_count() or 1
+
 setup(
+    options={"build_ext": {"parallel": JOBS}},
     ext_modules=cythonize(
         extensions,
+        nthreads=JOBS,
         compiler_directives={
             "language_level": 3,
             "embedsignature": True,
