@@ -45,6 +45,10 @@ ctypedef struct bulk_kl_t:
     Py_ssize_t nskip
 
 
+cdef tuple bulk_kl_fill(bulk_kl_t *kl, object flavor, object cp, object known_local,
+                        bint learn_known_local)
+
+
 # Argument checks: each raises ValueError naming the argument (and the row or index).
 cdef Py_ssize_t bulk_nrows(object dst) except -1
 cdef const uint8_t *bulk_rows_arg(object arr, str name, Py_ssize_t n) except? NULL

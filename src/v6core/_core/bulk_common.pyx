@@ -285,6 +285,20 @@ def resolve_policy(flavor, policy):
 _EMPTY_U64 = np.zeros(0, dtype=np.uint64)
 
 
+cdef tuple bulk_kl_fill(bulk_kl_t *kl, object flavor, object cp, object known_local,
+                        bint learn_known_local):
+    """Fill ``kl`` from :func:`known_local_args`; returns the arrays ``kl`` points into,
+    which the caller keeps alive for as long as it uses ``kl``."""
+    on, explicit, skip = known_local_args(flavor, cp, known_local, learn_known_local)
+    kl.on = on
+    kl.learn = learn_known_local
+    kl.explicit = <const uint64_t *>cnp.PyArray_DATA(explicit)
+    kl.nexplicit = explicit.shape[0]
+    kl.skip = <const uint64_t *>cnp.PyArray_DATA(skip)
+    kl.nskip = skip.shape[0]
+    return explicit, skip
+
+
 def known_local_args(flavor, cp, known_local, learn_known_local):
     """``(on, explicit, skip)`` for the rfc6724-update flavour's known-local ULA rows
     (draft-ietf-6man-rfc6724-update section 3.1) in bulk.

@@ -33,10 +33,11 @@ from v6core._core.sortkey cimport (
     sk_known_local_collect, sk_known_local, SK_MUSL, SK_GO, SK_F_USABLE, MUSL_MAXADDRS,
 )
 from v6core._core.bulk_common cimport (
-    bulk_kl_t, bulk_load_row, bulk_nrows, bulk_rows_arg, bulk_u8_arg, bulk_out_arg,
+    bulk_kl_t, bulk_kl_fill, bulk_load_row, bulk_nrows, bulk_rows_arg, bulk_u8_arg,
+    bulk_out_arg,
 )
 from v6core._core.bulk_common import (
-    check_offsets, known_local_args, positions, pool_map, resolve_policy, split_groups,
+    check_offsets, positions, pool_map, resolve_policy, split_groups,
     split_rows, threads_for,
 )
 from v6core._core import tables as _tables
@@ -335,13 +336,8 @@ def sort_keys(dst, src, flags=None, plen=None, *, offsets, str flavor="rfc6724",
     cdef int fl = code
     cdef bint musl_fast = fast
     cdef bulk_kl_t kl
-    kl_on, kl_exp, kl_skip = known_local_args(flavor, cp, known_local, learn_known_local)
-    kl.on = kl_on
-    kl.learn = learn_known_local
-    kl.explicit = <const uint64_t *>cnp.PyArray_DATA(kl_exp)
-    kl.nexplicit = kl_exp.shape[0]
-    kl.skip = <const uint64_t *>cnp.PyArray_DATA(kl_skip)
-    kl.nskip = kl_skip.shape[0]
+    # kl points into these arrays: they live as long as this call
+    _kl_arrays = bulk_kl_fill(&kl, flavor, cp, known_local, learn_known_local)
     cdef bint filled = fl == SK_GO or kl.on
     out = bulk_out_arg(out, "out", n, np.uint64)
     nthreads = threads_for(threads, n)

@@ -34,13 +34,13 @@ from v6core._core.sortkey cimport (
     MUSL_MAXADDRS,
 )
 from v6core._core.bulk_common cimport (
-    bulk_kl_t, bulk_load_row, bulk_nrows, bulk_rows_arg, bulk_u8_arg,
+    bulk_kl_t, bulk_kl_fill, bulk_load_row, bulk_nrows, bulk_rows_arg, bulk_u8_arg,
 )
 from v6core._core.bulk_keys cimport (
     bulk_musl_key_fast, bulk_wide_key, bulk_filled_key, bulk_fill_group, BULK_K_CPL,
     BULK_POS_LIMIT,
 )
-from v6core._core.bulk_common import check_offsets, known_local_args, pool_map, \
+from v6core._core.bulk_common import check_offsets, pool_map, \
     resolve_policy, split_groups, threads_for
 
 cnp.import_array()
@@ -344,13 +344,8 @@ def order_groups(dst, src, flags=None, plen=None, *, offsets, str flavor="rfc672
     cdef int fl = code
     cdef bint musl_fast = fast
     cdef bulk_kl_t kl
-    kl_on, kl_exp, kl_skip = known_local_args(flavor, cp, known_local, learn_known_local)
-    kl.on = kl_on
-    kl.learn = learn_known_local
-    kl.explicit = <const uint64_t *>cnp.PyArray_DATA(kl_exp)
-    kl.nexplicit = kl_exp.shape[0]
-    kl.skip = <const uint64_t *>cnp.PyArray_DATA(kl_skip)
-    kl.nskip = kl_skip.shape[0]
+    # kl points into these arrays: they live as long as this call
+    _kl_arrays = bulk_kl_fill(&kl, flavor, cp, known_local, learn_known_local)
     nthreads = threads_for(threads, n)
     order = np.empty(n, dtype=np.int64) if want_order else None
     first = np.empty(G, dtype=np.int64)
