@@ -212,6 +212,32 @@ def test_group_orders_equal_sort_destinations(flavor, groups, pi):
     assert np.array_equal(res2.first, res.first) and np.array_equal(res2.rule, res.rule)
 
 
+@pytest.mark.parametrize("flavor", bulk.FLAVORS)
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(groups=st.lists(rows(5), min_size=1, max_size=15), data=st.data())
+def test_selected_groups_only(flavor, groups, data):
+    # ``groups=``: the selected groups ordered as sort_destinations orders them, the
+    # others untouched (first -1, input order), with a bool or a uint8 mask
+    dst, src, flags, plen, offsets = _arrays(groups)
+    sel = np.array(data.draw(st.lists(st.booleans(), min_size=len(groups),
+                                      max_size=len(groups))))
+    mask = sel if data.draw(st.booleans()) else sel.astype(np.uint8)
+    res = bulk.order_groups(dst, src, flags, plen, offsets=offsets, flavor=flavor,
+                            groups=mask, threads=2)
+    for g, group in enumerate(groups):
+        lo, hi = offsets[g], offsets[g + 1]
+        if sel[g]:
+            want = _reference_order(group, flavor, None)
+            assert [int(r) - lo for r in res.order[lo:hi]] == want
+            assert res.first[g] == lo + want[0]
+        else:
+            assert res.first[g] == -1 and res.rule[g] == 0 and res.exact[g] == 0
+            assert list(res.order[lo:hi]) == list(range(lo, hi))
+    with pytest.raises(ValueError, match="groups: expected a C-contiguous uint8 array"):
+        bulk.order_groups(dst, src, flags, plen, offsets=offsets, flavor=flavor,
+                          groups=np.ones(len(sel) + 1, np.uint8))
+
+
 def test_exact_path_non_transitive_rule9_matches_sort_destinations():
     # Equal precedence for IPv4 and IPv6: A (IPv6, long match), B (IPv4), C (IPv6, short
     # match) tie on rules 1-8.  Pairwise: A > C by rule 9, B and C by rule 10 input order,

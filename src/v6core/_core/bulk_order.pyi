@@ -32,4 +32,5 @@ def order_groups(
     threads: int | None = None,
     known_local: Any = None,
     learn_known_local: bool = True,
+    groups: npt.ArrayLike | None = None,
 ) -> GroupOrder: ...

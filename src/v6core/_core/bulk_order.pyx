@@ -288,7 +288,8 @@ cdef Py_ssize_t _order_range(int flavor, const sk_policy_t *pol, bint musl_fast,
                              const bulk_kl_t *kl, const uint8_t *dst, const uint8_t *src,
                              const uint8_t *flags,
                              const uint8_t *plen, const int64_t *offsets,
-                             Py_ssize_t g0, Py_ssize_t g1, int64_t *order_out,
+                             const uint8_t *sel, Py_ssize_t g0, Py_ssize_t g1,
+                             int64_t *order_out,
                              int64_t *first, uint8_t *rule, uint8_t *exact,
                              _scratch_t *s) noexcept nogil:
     cdef Py_ssize_t g, i, lo, n, nexact = 0
@@ -296,11 +297,15 @@ cdef Py_ssize_t _order_range(int flavor, const sk_policy_t *pol, bint musl_fast,
     for g in range(g0, g1):
         lo = offsets[g]
         n = offsets[g + 1] - lo
-        if n == 0:
+        if n == 0 or (sel != NULL and not sel[g]):
+            # empty, or not selected: nothing ordered (order keeps the input order)
             first[g] = -1
             rule[g] = 0
             if exact != NULL:
                 exact[g] = 0
+            if order_out != NULL:
+                for i in range(n):
+                    order_out[lo + i] = lo + i
             continue
         res = bulk_order_group(flavor, pol, musl_fast, kl, dst, src, flags, plen, lo, n,
                                s.rows, s.keys, s.order, s.tmp, s.klbuf)
@@ -318,7 +323,7 @@ cdef Py_ssize_t _order_range(int flavor, const sk_policy_t *pol, bint musl_fast,
 
 def order_groups(dst, src, flags=None, plen=None, *, offsets, str flavor="rfc6724",
                  policy=None, bint want_order=True, threads=None, known_local=None,
-                 bint learn_known_local=True):
+                 bint learn_known_local=True, groups=None):
     """Order every group as the flavour's resolver would, and report the first choice.
 
     Parameters are those of ``sort_keys`` (flavours rfc6724, glibc, musl, go and
@@ -339,6 +344,9 @@ def order_groups(dst, src, flags=None, plen=None, *, offsets, str flavor="rfc672
     cdef cnp.ndarray offs = check_offsets(offsets, n)
     cdef const int64_t *op = <const int64_t *>cnp.PyArray_DATA(offs)
     cdef Py_ssize_t G = offs.shape[0] - 1
+    if isinstance(groups, np.ndarray) and groups.dtype == np.bool_:
+        groups = groups.view(np.uint8)          # kept alive by this name for the call
+    cdef const uint8_t *sel = bulk_u8_arg(groups, "groups", G)
     code, cp, fast = resolve_policy(flavor, policy)
     cdef CompiledPolicy cpol = cp
     cdef int fl = code
@@ -372,8 +380,8 @@ def order_groups(dst, src, flags=None, plen=None, *, offsets, str flavor="rfc672
         _scratch_alloc(&sc, maxg, kl.nexplicit)
         try:
             with nogil:
-                _order_range(fl, &cpol.pol, musl_fast, &kl, d, s, f, pl, op, g0, g1, orp,
-                             fp, rp, ep, &sc)
+                _order_range(fl, &cpol.pol, musl_fast, &kl, d, s, f, pl, op, sel, g0, g1,
+                             orp, fp, rp, ep, &sc)
         finally:
             _scratch_free(&sc)
     pool_map(run, split_groups(offs, nthreads))
