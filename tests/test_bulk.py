@@ -415,6 +415,92 @@ def test_musl_keys_every_first_16_bits():
         assert int(keys[r]) == musl_sort_key(bytes(dst[r]), s, int(pos[r])), r
 
 
+# RFC 6724 section 2.1 and draft-ietf-6man-rfc6724-update-21 section 3.1, transcribed
+# here as the oracle of the table-driven kernel: (prefix, precedence, label)
+_RFC_TABLE = [("::1/128", 50, 0), ("::/0", 40, 1), ("::ffff:0:0/96", 35, 4),
+              ("2002::/16", 30, 2), ("2001::/32", 5, 5), ("fc00::/7", 3, 13),
+              ("::/96", 1, 3), ("fec0::/10", 1, 11), ("3ffe::/16", 1, 12)]
+_UPDATE_TABLE = [("::1/128", 50, 0), ("::/0", 40, 1), ("::ffff:0:0/96", 20, 4),
+                 ("2002::/16", 5, 2), ("2001::/32", 5, 5), ("fc00::/7", 30, 13),
+                 ("::/96", 1, 3), ("fec0::/10", 1, 11), ("3ffe::/16", 1, 12)]
+
+
+def _oracle_attrs(table, a: int) -> tuple[int, int, int]:
+    """(precedence, label, scope) of address ``a`` by longest match and RFC 6724 3.1-3.2."""
+    best = None
+    for net, prec, label in table:
+        n = net.prefixlen
+        if a >> (128 - n) == int(net.network_address) >> (128 - n):
+            if best is None or n > best[0]:
+                best = (n, prec, label)
+    ip = ipaddress.IPv6Address(a)
+    v4 = ip.ipv4_mapped
+    if ip.is_multicast:
+        scope = (a >> 112) & 0xF
+    elif ip.is_link_local or ip == ipaddress.IPv6Address("::1"):
+        scope = 2
+    elif ip.is_site_local:
+        scope = 5
+    elif v4 is not None and (v4.is_loopback or v4.is_link_local):
+        scope = 2
+    else:
+        scope = 14
+    assert best is not None
+    return best[1], best[2], scope
+
+
+@pytest.mark.parametrize("flavor", ["rfc6724", "go", "rfc6724-update"])
+def test_table_driven_keys_at_every_first_16_bits(flavor):
+    # rfc6724, go and the update read precedence, label and scope from a table by the
+    # first 16 bits plus classes (::1, IPv4 and its link-local scopes, ::/96, Teredo):
+    # sweep all 65536 first-16-bit values and the addresses needing more, one row per
+    # lookup, against the RFC's tables and scopes by ipaddress
+    rng = np.random.default_rng(11)
+    special = [pack(a) for a in ("::1", "::", "::2", "::ffff:1.2.3.4", "::ffff:127.0.0.1",
+                                 "::ffff:169.254.9.9", "::ffff:169.255.0.1", "::fffe:1.2.3.4",
+                                 "::1:ffff:1.2.3.4", "::1:0:0:1", "2001::1", "2001:0:1::1",
+                                 "2001:1::", "2002::1", "fe80::1", "febf::1", "fec0::1",
+                                 "ff02::1", "ff0f::1", "fc00::1", "fdff::1", "3ffe::1")]
+    n = 65536 + len(special)
+    dst = rng.integers(0, 256, (n, 16), dtype=np.uint8)
+    dst[:65536, 0] = np.arange(65536) >> 8
+    dst[:65536, 1] = np.arange(65536) & 0xFF
+    for i, a in enumerate(special):
+        dst[65536 + i] = np.frombuffer(a, np.uint8)
+    src = dst[rng.permutation(n)].copy()
+    src[::5] = dst[::5]
+    src[1::5, 8:] = dst[1::5, 8:]
+    flags = (rng.random(n) < 0.8).astype(np.uint8) | (
+        rng.integers(0, 64, n).astype(np.uint8) & 0x3E)
+    plen = np.where(rng.random(n) < 0.5, 255, rng.integers(0, 129, n)).astype(np.uint8)
+    keys = bulk.sort_keys(dst, src, flags, plen, offsets=np.arange(n + 1),
+                          flavor=flavor, learn_known_local=False)
+    table = [(ipaddress.IPv6Network(t), p, lab) for t, p, lab in
+             (_UPDATE_TABLE if flavor == "rfc6724-update" else _RFC_TABLE)]
+    for r in range(n):
+        k = int(keys[r])
+        d, s = int.from_bytes(bytes(dst[r]), "big"), int.from_bytes(bytes(src[r]), "big")
+        dprec, dlabel, dscope = _oracle_attrs(table, d)
+        usable = bool(flags[r] & bulk.FLAG_USABLE)
+        assert k & 0xFFF == 4095, r
+        if flavor == "go" and not usable:
+            assert k == 4095, r                 # Go: unreachable rows are all equal
+            continue
+        assert (k >> 25) & 0xFFFFFFFF == dprec, (r, hex(d))
+        assert 15 - ((k >> 20) & 15) == dscope, (r, hex(d))
+        assert bool(k >> 62 & 1) == usable, r
+        if not usable:
+            assert k >> 57 & 0x3F == 0 and (k >> 12) & 0xFF == 0, r
+            continue
+        _, slabel, sscope = _oracle_attrs(table, s)
+        assert bool(k >> 61 & 1) == (dscope == sscope), (r, hex(d), hex(s))
+        assert bool(k >> 57 & 1) == (dlabel == slabel), (r, hex(d), hex(s))
+        if not _is_v4(bytes(dst[r])):
+            common = 128 - (d ^ s).bit_length()
+            cap = 64 if flavor == "go" or plen[r] == 255 else int(plen[r])
+            assert (k >> 12) & 0xFF == min(common, cap), r
+
+
 def test_group_larger_than_the_key_position_field():
     # 5000 candidates: positions beyond 4095 do not fit the key, so the group is sorted
     # by the exact path; the result still equals sort_destinations.

@@ -29,8 +29,9 @@ import numpy as np
 
 from v6core._core.types cimport addr128_t, addr_scope, addr_is_v4mapped
 from v6core._core.sortkey cimport (
-    CompiledPolicy, sk_fill_row, sk_cpl, sk_wide_key, sk_precedence, sk_label,
-    sk_known_local_collect, sk_known_local, SK_MUSL, SK_GO, SK_F_USABLE, MUSL_MAXADDRS,
+    CompiledPolicy, sk_fill_row, sk_cpl, sk_wide_key, sk_precedence, sk_label, sk_scope,
+    sk_known_local_collect, sk_known_local, SK_RFC6724, SK_MUSL, SK_GO, SK_F_USABLE,
+    MUSL_MAXADDRS,
 )
 from v6core._core.bulk_common cimport (
     bulk_kl_t, bulk_kl_fill, bulk_load_row, bulk_nrows, bulk_rows_arg, bulk_u8_arg,
@@ -149,30 +150,103 @@ cdef uint64_t bulk_wide_key(int flavor, const sk_policy_t *pol, sk_row_t *row) n
     """The bulk key of a loaded ``row`` (rfc6724/glibc layout above): ``sk_wide_key`` and
     ``sk_cpl`` (0 when unusable, as ``sk_fill_row`` has it).  The other derived fields of
     ``row`` are left for ``sk_fill_row``, which only the exact path needs."""
-    cdef uint64_t k = sk_wide_key(flavor, pol, row.dst, row.src, row.flags)
-    cdef int32_t cpl = 0
-    if row.flags & SK_F_USABLE:
-        cpl = sk_cpl(flavor, row.src, row.dst, row.src_plen)
-    k |= <uint64_t>(cpl & 0xff) << BULK_K_CPL
-    if row.index < BULK_POS_LIMIT:
-        k |= BULK_POS_LIMIT - 1 - row.index
-    return k
+    return bulk_key_finish(flavor, sk_wide_key(flavor, pol, row.dst, row.src, row.flags),
+                           row.flags, row.dst,
+                           sk_cpl(flavor, row.src, row.dst, row.src_plen), row.index)
 
 
 cdef uint64_t bulk_filled_key(int flavor, const sk_row_t *row) noexcept nogil:
     """The bulk key of a row ``sk_fill_row`` filled (the layout above; go and
-    rfc6724-update take this way, as their rows need more than ``sk_wide_key``)."""
-    cdef uint64_t k = row.key
-    cdef int32_t cpl = row.cpl
-    if flavor == SK_GO:
-        if not (row.flags & SK_F_USABLE):
-            k = 0           # Go: two destinations without a source are equal (rule 1 stop)
-        if addr_is_v4mapped(row.dst):
-            cpl = 0         # Go: rule 9 only between IPv6 destinations
-    k |= <uint64_t>(cpl & 0xff) << BULK_K_CPL
-    if row.index < BULK_POS_LIMIT:
-        k |= BULK_POS_LIMIT - 1 - row.index
-    return k
+    rfc6724-update take this way where the table-driven kernel cannot)."""
+    return bulk_key_finish(flavor, row.key, row.flags, row.dst, row.cpl, row.index)
+
+
+# ------------------------------------------------------------------ rfc6724 / go, by table
+# A policy whose rows are all /16 or shorter, or one of ::1/128, ::ffff:0:0/96, ::/96 and
+# 2001::/32, gives every address the precedence, label and scope of either its first 16
+# bits or its BULK_W_* class (bulk_wide_class): the addresses of one class match the
+# same rows, and so do those outside every class that share their first 16 bits.  Such a
+# table (RFC 6724's, the draft update's, Go's and most edited ones) is generated once
+# per policy from the policy's own lookups and checked against them; bulk_fast_key then
+# reads one entry per address instead of scanning rows.
+
+cdef object _W_LONG = frozenset({
+    (b"\0" * 15 + b"\1", 128),                             # ::1/128
+    (b"\0" * 10 + b"\xff\xff" + b"\0" * 4, 96),          # ::ffff:0:0/96
+    (b"\0" * 16, 96),                                      # ::/96
+    (b"\x20\x01" + b"\0" * 14, 32),                        # 2001::/32
+})
+# a representative address of each BULK_W_* class (0: unused)
+cdef object _W_REPS = (None, (0, 1), (0, 0xffffc0000201), (0, 0xffff7f000001), (0, 2),
+                       (0x2001000000000000, 1))
+cdef dict _w_cache = {}
+
+
+cdef uint32_t _w_entry(const sk_policy_t *pol, addr128_t a) noexcept nogil:
+    """The table entry of ``a`` by the policy's own lookups (0xffffffff: not encodable)."""
+    cdef int32_t prec = sk_precedence(pol, a), label = sk_label(pol, a)
+    cdef int32_t scope = sk_scope(SK_RFC6724, pol, a)
+    if not (0 <= prec <= 255 and 0 <= label <= 15 and 0 <= scope <= 15):
+        return 0xffffffffU
+    return <uint32_t>((prec << 8) | (label << 4) | scope)
+
+
+cdef bint _w_fill(const sk_policy_t *pol, uint16_t *t) noexcept nogil:
+    cdef uint32_t i, e
+    for i in range(BULK_W_T16):
+        # outside every class: ffff in bits 32-47 keeps 0 and 2001 out of them
+        e = _w_entry(pol, _a((<uint64_t>i << 48) | (<uint64_t>0xffff << 32), 0))
+        if e == 0xffffffffU:
+            return False
+        t[i] = <uint16_t>e
+    return True
+
+
+def bulk_wide_table(CompiledPolicy cp, int flavor):
+    """The attribute table of ``cp`` for ``bulk_fast_key`` (rfc6724 and go rules), or None
+    when the encoding cannot express the policy (rows it cannot place, values out of
+    range, glibc-style IPv4 scopes).  Generated once per policy and checked against the
+    policy's own lookups at every row boundary."""
+    if flavor not in (SK_RFC6724, SK_GO) or cp.pol.nscope4 != 0:
+        return None
+    key = (cp.precedence_rows, cp.label_rows)
+    t = _w_cache.get(key)
+    if t is not None:
+        return t
+    for p, n, _ in cp.precedence_rows + cp.label_rows:
+        if n > 16 and (p, n) not in _W_LONG:
+            return None
+    t = np.empty(BULK_W_ENTRIES, np.uint16)
+    cdef uint16_t[::1] tv = t
+    cdef uint32_t e
+    cdef addr128_t a
+    cdef bint ok
+    with nogil:
+        ok = _w_fill(&cp.pol, &tv[0])
+    if not ok:
+        return None
+    t[BULK_W_NONE + BULK_W_T16] = 0
+    for c in range(1, len(_W_REPS)):
+        a = _a(_W_REPS[c][0], _W_REPS[c][1])
+        e = _w_entry(&cp.pol, a)
+        if e == 0xffffffffU or bulk_wide_class(a) != <uint32_t>c:
+            return None
+        tv[BULK_W_T16 + c] = <uint16_t>e
+    # check: every row's first and last address, and their neighbours, read as the
+    # policy says (what the argument above promises)
+    for p, n, _ in cp.precedence_rows + cp.label_rows:
+        base = int.from_bytes(p, "big")
+        last = base | ((1 << (128 - n)) - 1)
+        for v in (base, last, base - 1, last + 1, base + 2, base | 0xffff):
+            v &= (1 << 128) - 1
+            a = _a(v >> 64, v & 0xffffffffffffffff)
+            if bulk_wide_attrs(&tv[0], a) != _w_entry(&cp.pol, a):
+                raise AssertionError(f"bulk_wide_table: {v:032x} reads differently from "
+                                     "the policy")          # a bug here, never the input's
+    if len(_w_cache) >= 16:
+        _w_cache.clear()
+    _w_cache[key] = t
+    return t
 
 
 cdef Py_ssize_t bulk_fill_group(int flavor, const sk_policy_t *pol, const bulk_kl_t *kl,
@@ -195,22 +269,61 @@ cdef Py_ssize_t bulk_fill_group(int flavor, const sk_policy_t *pol, const bulk_k
     return nkl
 
 
+cdef inline uint64_t _fast_row(int flavor, const uint16_t *wide, const uint8_t *dst,
+                               const uint8_t *src, const uint8_t *flags, const uint8_t *plen,
+                               Py_ssize_t lo, Py_ssize_t r, const uint8_t *marks) noexcept nogil:
+    return bulk_fast_key(flavor, wide, dst + 16 * r, src + 16 * r,
+                         flags[r] if flags != NULL else SK_F_USABLE,
+                         plen[r] if plen != NULL else BULK_PLEN_UNKNOWN, <uint32_t>(r - lo),
+                         marks[r - lo] if marks != NULL else 0)
+
+
+# one loop per flavour, so the compiler sees the flavour as a constant in bulk_fast_key
+cdef void _fast_rows_go(const uint16_t *wide, const uint8_t *dst, const uint8_t *src,
+                        const uint8_t *flags, const uint8_t *plen, Py_ssize_t lo,
+                        Py_ssize_t n, uint64_t *out) noexcept nogil:
+    cdef Py_ssize_t r
+    for r in range(lo, lo + n):
+        out[r] = _fast_row(SK_GO, wide, dst, src, flags, plen, lo, r, NULL)
+
+
+cdef void _fast_rows_rfc(const uint16_t *wide, const uint8_t *dst, const uint8_t *src,
+                         const uint8_t *flags, const uint8_t *plen, Py_ssize_t lo,
+                         Py_ssize_t n, const uint8_t *marks, uint64_t *out) noexcept nogil:
+    cdef Py_ssize_t r
+    for r in range(lo, lo + n):
+        out[r] = _fast_row(SK_RFC6724, wide, dst, src, flags, plen, lo, r, marks)
+
+
 @cython.boundscheck(False)
 @cython.wraparound(False)
-cdef void _keys_range(int flavor, const sk_policy_t *pol, bint musl_fast, bint filled,
-                      const bulk_kl_t *kl, const uint8_t *dst, const uint8_t *src,
-                      const uint8_t *flags, const uint8_t *plen, const int64_t *offsets,
-                      Py_ssize_t g0, Py_ssize_t g1, uint64_t *out, sk_row_t *rows,
+cdef void _keys_range(int flavor, const sk_policy_t *pol, bint musl_fast,
+                      const uint16_t *wide, bint filled, const bulk_kl_t *kl,
+                      const uint8_t *dst, const uint8_t *src, const uint8_t *flags,
+                      const uint8_t *plen, const int64_t *offsets, Py_ssize_t g0,
+                      Py_ssize_t g1, uint64_t *out, sk_row_t *rows,
                       uint64_t *klbuf) noexcept nogil:
-    cdef Py_ssize_t g, r, lo
+    cdef Py_ssize_t g, r, lo, n
     cdef sk_row_t row
+    cdef uint8_t marks[BULK_KL_SMALL]
     for g in range(g0, g1):
         lo = offsets[g]
+        n = offsets[g + 1] - lo
+        if wide != NULL and not (kl.on and (kl.nexplicit or kl.nskip or n > BULK_KL_SMALL)):
+            # rfc6724 / go / rfc6724-update by table; the flavour a constant in each call
+            if kl.on:
+                bulk_kl_marks(dst, src, flags, lo, n, marks)
+            if flavor == SK_GO:
+                _fast_rows_go(wide, dst, src, flags, plen, lo, n, out)
+            else:
+                _fast_rows_rfc(wide, dst, src, flags, plen, lo, n, marks if kl.on else NULL,
+                               out)
+            continue
         if filled:
             # go / rfc6724-update: the whole group's rows first (known-local /48s)
             for r in range(lo, offsets[g + 1]):
                 bulk_load_row(&rows[r - lo], dst, src, flags, plen, r, <uint32_t>(r - lo))
-            bulk_fill_group(flavor, pol, kl, rows, offsets[g + 1] - lo, klbuf)
+            bulk_fill_group(flavor, pol, kl, rows, n, klbuf)
             for r in range(lo, offsets[g + 1]):
                 out[r] = bulk_filled_key(flavor, &rows[r - lo])
             continue
@@ -339,6 +452,9 @@ def sort_keys(dst, src, flags=None, plen=None, *, offsets, str flavor="rfc6724",
     # kl points into these arrays: they live as long as this call
     _kl_arrays = bulk_kl_fill(&kl, flavor, cp, known_local, learn_known_local)
     cdef bint filled = fl == SK_GO or kl.on
+    wide_t = bulk_wide_table(cpol, fl)
+    cdef const uint16_t[::1] wide_v = wide_t
+    cdef const uint16_t *wide = &wide_v[0] if wide_t is not None else NULL
     out = bulk_out_arg(out, "out", n, np.uint64)
     nthreads = threads_for(threads, n)
     if n == 0:
@@ -360,8 +476,8 @@ def sort_keys(dst, src, flags=None, plen=None, *, offsets, str flavor="rfc6724",
                 raise MemoryError()
         try:
             with nogil:
-                _keys_range(fl, &cpol.pol, musl_fast, filled, &kl, d, s, f, pl, op, g0, g1,
-                            o, rows, klbuf)
+                _keys_range(fl, &cpol.pol, musl_fast, wide, filled, &kl, d, s, f, pl, op, g0,
+                            g1, o, rows, klbuf)
         finally:
             free(rows)
             free(klbuf)

@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "bulk_bits.h"
+
 static uint16_t v6b_t16[65536];
 /* [fix-up: 0 ::1, 1 ::ffff:0:0/96, 2 Teredo][0 prec, 1 label, 2 scope] */
 static unsigned v6b_fix[3][3];
@@ -26,25 +28,6 @@ static inline void v6b_init(const uint16_t *t16, const unsigned *fix)
 {
     memcpy(v6b_t16, t16, sizeof v6b_t16);
     memcpy(v6b_fix, fix, sizeof v6b_fix);
-}
-
-static inline __attribute__((always_inline)) uint64_t v6b_be64(const uint8_t *p)
-{
-    uint64_t v;
-    __builtin_memcpy(&v, p, 8);
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    v = __builtin_bswap64(v);
-#endif
-    return v;
-}
-
-/* leading equal bits of two addresses given their xor halves x, y (0..128) */
-static inline __attribute__((always_inline)) unsigned v6b_common_len(uint64_t x, uint64_t y)
-{
-    unsigned a = (unsigned)__builtin_clzll(x | 1);
-    unsigned b = 64u + (unsigned)__builtin_clzll(y | 1) + (y == 0);
-    unsigned m = -(unsigned)(x != 0);
-    return (a & m) | (b & ~m);
 }
 
 static inline __attribute__((always_inline)) void v6b_attrs(

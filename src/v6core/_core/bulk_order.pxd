@@ -1,7 +1,7 @@
 # cython: language_level=3
 """Bulk grouping: the order inside each lookup's candidate group (C contract)."""
 
-from libc.stdint cimport uint8_t, uint32_t, uint64_t
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from v6core._core.sortkey cimport sk_policy_t, sk_row_t
 from v6core._core.bulk_common cimport bulk_kl_t
 
@@ -13,8 +13,7 @@ cdef enum:
     BULK_EXACT_SIZE = 8      # more than BULK_POS_LIMIT candidates
 
 cdef int bulk_order_group(int flavor, const sk_policy_t *pol, bint musl_fast,
-                          const bulk_kl_t *kl, const uint8_t *dst, const uint8_t *src,
-                          const uint8_t *flags,
-                          const uint8_t *plen, Py_ssize_t lo, Py_ssize_t n,
-                          sk_row_t *rows, uint64_t *keys, uint32_t *order,
-                          uint32_t *tmp, uint64_t *klbuf) noexcept nogil
+                          const uint16_t *wide, const bulk_kl_t *kl, const uint8_t *dst,
+                          const uint8_t *src, const uint8_t *flags, const uint8_t *plen,
+                          Py_ssize_t lo, Py_ssize_t n, sk_row_t *rows, uint64_t *keys,
+                          uint32_t *order, uint32_t *tmp, uint64_t *klbuf) noexcept nogil

@@ -19,7 +19,7 @@ insertion sort with the GIL released.
 """
 
 cimport cython
-from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
 from libc.stdlib cimport malloc, free
 
 cimport numpy as cnp
@@ -35,11 +35,13 @@ from v6core._core.sortkey cimport (
 )
 from v6core._core.bulk_common cimport (
     bulk_kl_t, bulk_kl_fill, bulk_load_row, bulk_nrows, bulk_rows_arg, bulk_u8_arg,
+    BULK_PLEN_UNKNOWN,
 )
 from v6core._core.bulk_keys cimport (
-    bulk_musl_key_fast, bulk_wide_key, bulk_filled_key, bulk_fill_group, BULK_K_CPL,
-    BULK_POS_LIMIT,
+    bulk_musl_key_fast, bulk_wide_key, bulk_filled_key, bulk_fill_group, bulk_fast_key,
+    bulk_kl_marks, BULK_K_CPL, BULK_POS_LIMIT, BULK_KL_SMALL,
 )
+from v6core._core.bulk_keys import bulk_wide_table
 from v6core._core.bulk_common import check_offsets, pool_map, \
     resolve_policy, split_groups, threads_for
 
@@ -152,10 +154,10 @@ cdef inline int _wide_rule(uint64_t x) noexcept nogil:
 @cython.boundscheck(False)
 @cython.wraparound(False)
 cdef int bulk_order_group(int flavor, const sk_policy_t *pol, bint musl_fast,
-                          const bulk_kl_t *kl, const uint8_t *dst, const uint8_t *src,
-                          const uint8_t *flags, const uint8_t *plen, Py_ssize_t lo,
-                          Py_ssize_t n, sk_row_t *rows, uint64_t *keys, uint32_t *order,
-                          uint32_t *tmp, uint64_t *klbuf) noexcept nogil:
+                          const uint16_t *wide, const bulk_kl_t *kl, const uint8_t *dst,
+                          const uint8_t *src, const uint8_t *flags, const uint8_t *plen,
+                          Py_ssize_t lo, Py_ssize_t n, sk_row_t *rows, uint64_t *keys,
+                          uint32_t *order, uint32_t *tmp, uint64_t *klbuf) noexcept nogil:
     """Order one group (rows ``lo .. lo + n - 1``) into ``order[0:n]`` (group positions).
 
     Returns ``rule | exact << 8``: the rule (1-10) that put ``order[0]`` ahead of
@@ -164,21 +166,29 @@ cdef int bulk_order_group(int flavor, const sk_policy_t *pol, bint musl_fast,
     Scratch: ``rows``, ``keys``, ``order`` and ``tmp`` hold ``n`` entries each, ``klbuf``
     ``kl.nexplicit + n`` (rfc6724-update's known-local /48s, ``kl.on``).
 
-    go and rfc6724-update fill every row first (``bulk_fill_group``): Go masks the
-    source flags and holds unusable rows equal, the update inserts the lookup's
-    known-local rows; the exact path then sorts those same filled rows with the
-    flavour's own sort (Go: ``sort.Stable`` over the input order, as per call).
+    ``wide`` (rfc6724, go, rfc6724-update; NULL: none): the policy's
+    ``bulk_keys.bulk_wide_table``, whose keys need no filled row.  Without it, go and
+    rfc6724-update fill every row first (``bulk_fill_group``): Go masks the source
+    flags and holds unusable rows equal, the update inserts the lookup's known-local
+    rows.  The exact path sorts filled rows with the flavour's own sort (Go:
+    ``sort.Stable`` over the input order, as per call).
     """
     cdef Py_ssize_t i
     cdef uint64_t top
     cdef int exact = 0, rule
     cdef bint v4seen, v6seen, all_v4 = True
     cdef uint32_t f, home_mix = 0, n_usable = 0, n_encap = 0
-    cdef bint filled = flavor == SK_GO or (kl != NULL and kl.on)
+    cdef bint kl_on = kl != NULL and kl.on
+    cdef uint8_t marks[BULK_KL_SMALL]
+    cdef bint fast = wide != NULL and not (
+        kl_on and (kl.nexplicit or kl.nskip or n > BULK_KL_SMALL))
+    cdef bint filled = not fast and (flavor == SK_GO or kl_on)
     if filled:
         for i in range(n):
             bulk_load_row(&rows[i], dst, src, flags, plen, lo + i, <uint32_t>i)
         bulk_fill_group(flavor, pol, kl, rows, n, klbuf)
+    elif fast and kl_on:
+        bulk_kl_marks(dst, src, flags, lo, n, marks)
     for i in range(n):
         order[i] = <uint32_t>i
         if not filled:
@@ -194,7 +204,13 @@ cdef int bulk_order_group(int flavor, const sk_policy_t *pol, bint musl_fast,
             if not addr_is_v4mapped(rows[i].dst):
                 all_v4 = False
         else:
-            if filled:
+            if fast:
+                keys[i] = bulk_fast_key(
+                    flavor, wide, dst + 16 * (lo + i), src + 16 * (lo + i),
+                    flags[lo + i] if flags != NULL else SK_F_USABLE,
+                    plen[lo + i] if plen != NULL else BULK_PLEN_UNKNOWN, <uint32_t>i,
+                    marks[i] if kl_on else 0)
+            elif filled:
                 keys[i] = bulk_filled_key(flavor, &rows[i])
             else:
                 keys[i] = bulk_wide_key(flavor, pol, &rows[i])
@@ -238,8 +254,7 @@ cdef int bulk_order_group(int flavor, const sk_policy_t *pol, bint musl_fast,
                 rule = 0        # Go has no rule 10: its stable sort left them as they were
             return rule
         if not filled:
-            for i in range(n):
-                sk_fill_row(flavor, pol, &rows[i])
+            bulk_fill_group(flavor, pol, kl, rows, n, klbuf)
         sk_sort(flavor, rows, n, order, tmp)
     rule = sk_decide(flavor, &rows[order[0]], &rows[order[1]])
     if rule < 0:
@@ -285,7 +300,7 @@ cdef void _scratch_free(_scratch_t *s) noexcept:
 @cython.boundscheck(False)
 @cython.wraparound(False)
 cdef Py_ssize_t _order_range(int flavor, const sk_policy_t *pol, bint musl_fast,
-                             const bulk_kl_t *kl, const uint8_t *dst, const uint8_t *src,
+                             const uint16_t *wide, const bulk_kl_t *kl, const uint8_t *dst, const uint8_t *src,
                              const uint8_t *flags,
                              const uint8_t *plen, const int64_t *offsets,
                              const uint8_t *sel, Py_ssize_t g0, Py_ssize_t g1,
@@ -307,8 +322,8 @@ cdef Py_ssize_t _order_range(int flavor, const sk_policy_t *pol, bint musl_fast,
                 for i in range(n):
                     order_out[lo + i] = lo + i
             continue
-        res = bulk_order_group(flavor, pol, musl_fast, kl, dst, src, flags, plen, lo, n,
-                               s.rows, s.keys, s.order, s.tmp, s.klbuf)
+        res = bulk_order_group(flavor, pol, musl_fast, wide, kl, dst, src, flags, plen, lo,
+                               n, s.rows, s.keys, s.order, s.tmp, s.klbuf)
         rule[g] = <uint8_t>(res & 0xff)
         if exact != NULL:
             exact[g] = <uint8_t>(res >> 8)
@@ -354,6 +369,9 @@ def order_groups(dst, src, flags=None, plen=None, *, offsets, str flavor="rfc672
     cdef bulk_kl_t kl
     # kl points into these arrays: they live as long as this call
     _kl_arrays = bulk_kl_fill(&kl, flavor, cp, known_local, learn_known_local)
+    wide_t = bulk_wide_table(cpol, fl)
+    cdef const uint16_t[::1] wide_v = wide_t
+    cdef const uint16_t *wide = &wide_v[0] if wide_t is not None else NULL
     nthreads = threads_for(threads, n)
     order = np.empty(n, dtype=np.int64) if want_order else None
     first = np.empty(G, dtype=np.int64)
@@ -380,8 +398,8 @@ def order_groups(dst, src, flags=None, plen=None, *, offsets, str flavor="rfc672
         _scratch_alloc(&sc, maxg, kl.nexplicit)
         try:
             with nogil:
-                _order_range(fl, &cpol.pol, musl_fast, &kl, d, s, f, pl, op, sel, g0, g1,
-                             orp, fp, rp, ep, &sc)
+                _order_range(fl, &cpol.pol, musl_fast, wide, &kl, d, s, f, pl, op, sel, g0,
+                             g1, orp, fp, rp, ep, &sc)
         finally:
             _scratch_free(&sc)
     pool_map(run, split_groups(offs, nthreads))

@@ -84,7 +84,9 @@ precedence); ``sk_sort`` is exact always.
 """
 
 from libc.stdint cimport uint8_t, uint32_t, uint64_t, int32_t
-from v6core._core.types cimport addr128_t
+from v6core._core.types cimport (
+    addr128_t, addr_common_len, addr_is_v4mapped, addr_v4, V6_CLZ64,
+)
 
 
 cdef enum:
@@ -204,17 +206,14 @@ cdef class CompiledPolicy:
 # total order extending the rule, and ``sk_home_rank_exact`` says where it is not exact).
 
 cdef inline int sk_home_rank(int flavor, uint32_t flags) noexcept nogil:
-    cdef bint h = (flags & SK_F_HOME) != 0
-    cdef bint c = (flags & SK_F_CAREOF) != 0
+    # branch-free (the bulk kernels call it on rows in random order): (home, care-of) as
+    # a 2-bit index; rfc6724's ranks 1, 2, 0, 3 for neither, home, care-of, both are the
+    # 2-bit fields of 0xC9 = 0b11_00_10_01
+    cdef uint32_t hc = <uint32_t>((flags & SK_F_HOME) != 0) \
+        | (<uint32_t>((flags & SK_F_CAREOF) != 0) << 1)
     if flavor == SK_GLIBC:
-        return 1 if h else 0
-    if h and c:
-        return 3
-    if h:
-        return 2
-    if c:
-        return 0
-    return 1
+        return <int>(hc & 1)
+    return <int>((0xC9U >> (2 * hc)) & 3)
 
 
 cdef inline int sk_rule4(int flavor, uint32_t fa, uint32_t fb) noexcept nogil:
@@ -240,7 +239,6 @@ cdef inline bint sk_home_rank_exact(int flavor, uint32_t flags) noexcept nogil:
 cdef int32_t sk_precedence(const sk_policy_t *pol, addr128_t a) noexcept nogil
 cdef int32_t sk_label(const sk_policy_t *pol, addr128_t a) noexcept nogil
 cdef int32_t sk_scope(int flavor, const sk_policy_t *pol, addr128_t a) noexcept nogil
-cdef int32_t sk_cpl(int flavor, addr128_t src, addr128_t dst, int32_t src_plen) noexcept nogil
 cdef uint32_t musl_key(const sk_policy_t *pol, addr128_t dst, addr128_t src, bint usable,
                        int index) noexcept nogil
 cdef bint musl_skip_sort(const sk_row_t *rows, Py_ssize_t n) noexcept nogil
@@ -265,3 +263,76 @@ cdef class SourceAddress:
     cdef int32_t _plen            # -1 unknown
     cdef uint32_t _ifindex        # SK_NO_IFINDEX unknown
     cdef object _text             # the address as given, for repr
+
+
+# ------------------------------------------------------------------ rules 1-9, one place
+# The wide key's layout, the flags a flavour reads and rule 9's CommonPrefixLen, as
+# inlines: ``sk_fill_row`` (every per-call path) and the bulk kernels use these same
+# functions.  Written without data-dependent branches (the bulk kernels meet rows in
+# random order); ``flavor`` is a constant at every bulk call site.
+
+cdef inline uint32_t sk_flavor_flags(int flavor, uint32_t flags) noexcept nogil:
+    """The source flags the flavour reads: Go knows none (no rules 3, 4, 7)."""
+    return flags & SK_F_USABLE if flavor == SK_GO else flags
+
+
+cdef inline uint64_t sk_wide_assemble(int flavor, uint32_t flags, int32_t dscope,
+                                      int32_t sscope, int32_t dlabel, int32_t slabel,
+                                      int32_t dprec) noexcept nogil:
+    """Rules 1-8 as one uint64 from a row's attributes (``sk_wide_key``'s layout, above).
+    ``flags`` as ``sk_flavor_flags`` gives them; the source-side fields are zero for an
+    unusable row whatever ``sscope``/``slabel`` hold."""
+    cdef uint32_t dep = SK_F_DEPRECATED | (SK_F_OPTIMISTIC if flavor == SK_GLIBC else 0)
+    cdef uint64_t usable = flags & SK_F_USABLE
+    cdef uint64_t src_side = (
+        (usable << SK_K_USABLE)
+        | (<uint64_t>(dscope == sscope) << SK_K_SCOPE_MATCH)
+        | (<uint64_t>((flags & dep) == 0) << SK_K_NOT_DEPRECATED)
+        | (<uint64_t>sk_home_rank(flavor, flags) << SK_K_HOME)
+        | (<uint64_t>(dlabel == slabel) << SK_K_LABEL_MATCH)
+        | (<uint64_t>((flags & SK_F_ENCAP) == 0) << SK_K_NATIVE))
+    return ((src_side & (<uint64_t>0 - usable))
+            | (<uint64_t>(<uint32_t>dprec & 0x7fffffffU) << SK_K_PREC)
+            | ((<uint64_t>(15 - dscope) & 0xf) << SK_K_SCOPE))
+
+
+cdef inline int32_t sk_cpl_rfc(bint go, addr128_t src, addr128_t dst,
+                               int32_t src_plen) noexcept nogil:
+    """``sk_cpl`` of rfc6724 (``go`` False) and go: IPv4 over its 32 bits capped at a
+    known length (0 against an IPv6 source); IPv6 over 128 bits capped at the source's
+    length (Go, or unknown: 64).  Small enough to inline into the bulk kernels."""
+    cdef int32_t n = addr_common_len(src, dst)
+    cdef bint v4 = addr_is_v4mapped(dst)
+    cdef int32_t cap
+    # two IPv4-mapped addresses share their first 96 bits, an IPv6 source fewer: the
+    # IPv4 length is what lies beyond 96 (32 when equal, 0 against an IPv6 source)
+    n = (n - 96 if n > 96 else 0) if v4 else n
+    cap = (src_plen if src_plen >= 0 else 32) if v4 else (
+        64 if go or src_plen < 0 else src_plen)
+    return n if n < cap else cap
+
+
+cdef inline int32_t sk_cpl(int flavor, addr128_t src, addr128_t dst,
+                           int32_t src_plen) noexcept nogil:
+    """The flavour's rule-9 CommonPrefixLen(src, dst) (RFC 6724 section 2.2; see above).
+
+    ``src_plen`` is the source's prefix length as the kernel reports it (IPv4: 0..32),
+    -1 when unknown.  Only values of destinations of one family are comparable."""
+    cdef uint32_t x4, m
+    if flavor == SK_MUSL:
+        return addr_common_len(src, dst)
+    if flavor != SK_GLIBC:
+        return sk_cpl_rfc(flavor == SK_GO, src, dst, src_plen)
+    if addr_is_v4mapped(dst):
+        if not addr_is_v4mapped(src):
+            return 0
+        # glibc: 0xffffffffu << (32 - prefixlen); a shift by 32 is one by 0 on x86
+        if src_plen <= 0 or src_plen >= 32:
+            m = 0xffffffffU
+        else:
+            m = 0xffffffffU << (32 - src_plen)
+        x4 = addr_v4(src) ^ addr_v4(dst)
+        if (x4 & m) != 0:
+            return 0
+        return V6_CLZ64((<uint64_t>x4 << 32) | 0x80000000U)
+    return addr_common_len(src, dst)

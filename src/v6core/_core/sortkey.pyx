@@ -99,48 +99,6 @@ cdef int32_t sk_scope(int flavor, const sk_policy_t *pol, addr128_t a) noexcept 
     return addr_scope(a, False)
 
 
-cdef inline int32_t _clz32(uint32_t x) noexcept nogil:
-    return 32 if x == 0 else V6_CLZ64(<uint64_t>x) - 32
-
-
-cdef int32_t sk_cpl(int flavor, addr128_t src, addr128_t dst, int32_t src_plen) noexcept nogil:
-    """The flavour's rule-9 CommonPrefixLen(src, dst) (RFC 6724 section 2.2).
-
-    ``src_plen`` is the source's prefix length as the kernel reports it (IPv4: 0..32),
-    -1 when unknown.  Only values of destinations of one family are comparable.
-    """
-    cdef int32_t n
-    cdef uint32_t s4, d4, m
-    if flavor == SK_MUSL:
-        return addr_common_len(src, dst)
-    if addr_is_v4mapped(dst):
-        if not addr_is_v4mapped(src):
-            return 0
-        s4 = addr_v4(src)
-        d4 = addr_v4(dst)
-        if flavor == SK_GLIBC:
-            # glibc: 0xffffffffu << (32 - prefixlen); a shift by 32 is one by 0 on x86
-            if src_plen <= 0 or src_plen >= 32:
-                m = 0xffffffffU
-            else:
-                m = 0xffffffffU << (32 - src_plen)
-            if (s4 & m) != (d4 & m):
-                return 0
-            return _clz32(s4 ^ d4)
-        n = _clz32(s4 ^ d4)
-        if 0 <= src_plen < n:
-            n = src_plen
-        return n
-    n = addr_common_len(src, dst)
-    if flavor == SK_GLIBC:
-        return n
-    if flavor == SK_GO:
-        return n if n < 64 else 64      # Go: the first 64 bits, whatever the source's length
-    if src_plen < 0:
-        return n if n < 64 else 64
-    return n if n < src_plen else src_plen
-
-
 cdef inline uint32_t _musl_assemble(bint usable, int32_t dscope, int32_t sscope,
                                     int32_t dlabel, int32_t slabel, int32_t dprec,
                                     int32_t cpl, int index) noexcept nogil:
@@ -184,47 +142,21 @@ cdef bint musl_skip_sort(const sk_row_t *rows, Py_ssize_t n) noexcept nogil:
     return True
 
 
-cdef inline uint64_t _wide_assemble(int flavor, uint32_t flags, int32_t dscope,
-                                    int32_t sscope, int32_t dlabel, int32_t slabel,
-                                    int32_t dprec) noexcept nogil:
-    """Rules 1-8 as one uint64 from the row's attributes (the one place the layout is
-    written; see sortkey.pxd)."""
-    cdef uint64_t key = 0
-    cdef uint32_t dep = SK_F_DEPRECATED
-    if flavor == SK_GLIBC:
-        dep |= SK_F_OPTIMISTIC
-    if flags & SK_F_USABLE:
-        key |= (<uint64_t>1) << SK_K_USABLE
-        if dscope == sscope:
-            key |= (<uint64_t>1) << SK_K_SCOPE_MATCH
-        if not (flags & dep):
-            key |= (<uint64_t>1) << SK_K_NOT_DEPRECATED
-        key |= (<uint64_t>sk_home_rank(flavor, flags)) << SK_K_HOME
-        if dlabel == slabel:
-            key |= (<uint64_t>1) << SK_K_LABEL_MATCH
-        if not (flags & SK_F_ENCAP):
-            key |= (<uint64_t>1) << SK_K_NATIVE
-    key |= (<uint64_t>(<uint32_t>dprec & 0x7fffffffU)) << SK_K_PREC
-    key |= (<uint64_t>(15 - dscope) & 0xf) << SK_K_SCOPE
-    return key
-
-
 cdef uint64_t sk_wide_key(int flavor, const sk_policy_t *pol, addr128_t dst, addr128_t src,
                           uint32_t flags) noexcept nogil:
     """Rules 1-8 as one uint64 (larger is preferred); layout in sortkey.pxd."""
     if not (flags & SK_F_USABLE):
         # the source-side fields are not read for an unusable row
-        return _wide_assemble(flavor, flags, sk_scope(flavor, pol, dst), -1, SK_NO_LABEL,
+        return sk_wide_assemble(flavor, flags, sk_scope(flavor, pol, dst), -1, SK_NO_LABEL,
                               SK_NO_LABEL, sk_precedence(pol, dst))
-    return _wide_assemble(flavor, flags, sk_scope(flavor, pol, dst), sk_scope(flavor, pol, src),
+    return sk_wide_assemble(flavor, flags, sk_scope(flavor, pol, dst), sk_scope(flavor, pol, src),
                           sk_label(pol, dst), sk_label(pol, src), sk_precedence(pol, dst))
 
 
 cdef void sk_fill_row(int flavor, const sk_policy_t *pol, sk_row_t *row) noexcept nogil:
     """Compute the derived fields of ``row`` from its inputs."""
     cdef bint usable = (row.flags & SK_F_USABLE) != 0
-    if flavor == SK_GO:
-        row.flags &= SK_F_USABLE        # Go knows no source flags (no rules 3, 4, 7)
+    row.flags = sk_flavor_flags(flavor, row.flags)
     row.dprec = sk_precedence(pol, row.dst)
     row.dlabel = sk_label(pol, row.dst)
     row.dscope = sk_scope(flavor, pol, row.dst)
@@ -247,7 +179,7 @@ cdef void sk_rekey(int flavor, sk_row_t *row) noexcept nogil:
         row.key = _musl_assemble((row.flags & SK_F_USABLE) != 0, row.dscope, row.sscope,
                                  row.dlabel, row.slabel, row.dprec, row.cpl, <int>row.index)
     else:
-        row.key = _wide_assemble(flavor, row.flags, row.dscope, row.sscope, row.dlabel,
+        row.key = sk_wide_assemble(flavor, row.flags, row.dscope, row.sscope, row.dlabel,
                                  row.slabel, row.dprec)
 
 

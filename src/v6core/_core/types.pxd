@@ -127,13 +127,11 @@ cdef inline addr128_t addr_last(addr128_t a, int plen) noexcept nogil:
 
 cdef inline int addr_common_len(addr128_t a, addr128_t b) noexcept nogil:
     """Number of leading bits ``a`` and ``b`` share (0..128)."""
-    cdef uint64_t x = a.hi ^ b.hi
-    if x:
-        return V6_CLZ64(x)
-    x = a.lo ^ b.lo
-    if x:
-        return 64 + V6_CLZ64(x)
-    return 128
+    # without data-dependent branches (bulk kernels call it on rows in random order):
+    # x | 1 and y | 1 are never 0, and y == 0 adds the last bit
+    cdef uint64_t x = a.hi ^ b.hi, y = a.lo ^ b.lo
+    cdef int hi_len = V6_CLZ64(x | 1), lo_len = 64 + V6_CLZ64(y | 1) + (y == 0)
+    return hi_len if x != 0 else lo_len
 
 
 cdef inline bint addr_in_prefix(addr128_t a, addr128_t prefix, int plen) noexcept nogil:
