@@ -4,7 +4,7 @@
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int32_t
 from v6core._core.types cimport addr128_t, addr_load, addr_is_v4mapped, load_be64
 from v6core._core.sortkey cimport (
-    sk_policy_t, sk_row_t, sk_flavor_flags, sk_wide_assemble, sk_cpl_rfc, SK_GO,
+    sk_policy_t, sk_row_t, sk_wide_attr_bits, sk_cpl_rfc, SK_GO,
     SK_F_USABLE,
     SK_KNOWN_LOCAL_PREC, SK_KNOWN_LOCAL_LABEL,
 )
@@ -35,6 +35,7 @@ cdef uint64_t bulk_wide_key(int flavor, const sk_policy_t *pol, sk_row_t *row) n
 cdef uint64_t bulk_filled_key(int flavor, const sk_row_t *row) noexcept nogil
 cdef Py_ssize_t bulk_fill_group(int flavor, const sk_policy_t *pol, const bulk_kl_t *kl,
                                 sk_row_t *rows, Py_ssize_t n, uint64_t *klbuf) noexcept nogil
+cdef const uint64_t *bulk_flag_bits(int flavor) noexcept nogil
 
 
 cdef inline uint64_t bulk_key_finish(int flavor, uint64_t k, uint32_t flags, addr128_t dst,
@@ -70,15 +71,16 @@ cdef inline uint32_t bulk_wide_attrs(const uint16_t *t, addr128_t a) noexcept no
     return t[((BULK_W_T16 + c) & m) | (<uint32_t>(a.hi >> 48) & ~m)]
 
 
-cdef inline uint64_t bulk_fast_key(int flavor, const uint16_t *t, const uint8_t *d,
-                                   const uint8_t *s, uint32_t flags, uint8_t plen,
-                                   uint32_t index, uint32_t kl) noexcept nogil:
-    """The bulk key of one row (``flavor`` SK_RFC6724 or SK_GO) by the table ``t``: the
-    same key ``sk_fill_row`` and ``bulk_filled_key`` give, without a table scan or a
-    data-dependent branch.  ``kl`` (rfc6724-update): bit 0 the destination, bit 1 the
-    source lies in a known-local /48 (``bulk_kl_marks``), which gives them the row
-    ``sk_known_local`` gives (precedence 45, label 14; the table has no row longer than
-    /16 inside fd00::/8 to match first)."""
+cdef inline uint64_t bulk_fast_key(int flavor, const uint16_t *t, const uint64_t *fbits,
+                                   const uint8_t *d, const uint8_t *s, uint32_t flags,
+                                   uint8_t plen, uint32_t index, uint32_t kl) noexcept nogil:
+    """The bulk key of one row (``flavor`` SK_RFC6724 or SK_GO) by the table ``t`` and
+    ``fbits`` (``sk_wide_flag_bits`` of every flags byte): the same key ``sk_fill_row``
+    and ``bulk_filled_key`` give, without a table scan or a data-dependent branch.
+    ``kl`` (rfc6724-update): bit 0 the destination, bit 1 the source lies in a
+    known-local /48 (``bulk_kl_marks``), which gives them the row ``sk_known_local``
+    gives (precedence 45, label 14; the table has no row longer than /16 inside
+    fd00::/8 to match first)."""
     cdef addr128_t dst = addr_load(d), src = addr_load(s)
     cdef uint32_t de = bulk_wide_attrs(t, dst), se = bulk_wide_attrs(t, src)
     cdef int32_t dprec = <int32_t>(de >> 8), dlabel = <int32_t>((de >> 4) & 15)
@@ -86,10 +88,9 @@ cdef inline uint64_t bulk_fast_key(int flavor, const uint16_t *t, const uint8_t 
     dprec = SK_KNOWN_LOCAL_PREC if kl & 1 else dprec
     dlabel = SK_KNOWN_LOCAL_LABEL if kl & 1 else dlabel
     slabel = SK_KNOWN_LOCAL_LABEL if kl & 2 else slabel
-    flags = sk_flavor_flags(flavor, flags)
     return bulk_key_finish(
-        flavor, sk_wide_assemble(flavor, flags, <int32_t>(de & 15), <int32_t>(se & 15),
-                                 dlabel, slabel, dprec),
+        flavor, fbits[flags & 0xff] | sk_wide_attr_bits(
+            flags & SK_F_USABLE, <int32_t>(de & 15), <int32_t>(se & 15), dlabel, slabel, dprec),
         flags, dst, sk_cpl_rfc(flavor == SK_GO, src, dst,
                                -1 if plen == BULK_PLEN_UNKNOWN else plen),
         index)
@@ -105,12 +106,15 @@ cdef inline void bulk_kl_marks(const uint8_t *dst, const uint8_t *src, const uin
     cdef uint64_t p48[BULK_KL_SMALL]
     cdef Py_ssize_t i, j
     cdef uint64_t s48, d48
-    cdef uint32_t own, hit
+    cdef uint32_t own, hit, anyown = 0
     for i in range(n):
         s48 = load_be64(src + 16 * (lo + i)) >> 16
         own = ((s48 >> 40) == 0xfd) & (flags == NULL or (flags[lo + i] & SK_F_USABLE) != 0)
         p48[i] = s48 if own else 0
         marks[i] = <uint8_t>(own << 1)
+        anyown |= own
+    if not anyown:
+        return
     for i in range(n):
         d48 = load_be64(dst + 16 * (lo + i)) >> 16
         hit = 0

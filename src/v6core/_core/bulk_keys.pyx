@@ -30,6 +30,7 @@ import numpy as np
 from v6core._core.types cimport addr128_t, addr_scope, addr_is_v4mapped
 from v6core._core.sortkey cimport (
     CompiledPolicy, sk_fill_row, sk_cpl, sk_wide_key, sk_precedence, sk_label, sk_scope,
+    sk_wide_flag_bits, sk_flavor_flags,
     sk_known_local_collect, sk_known_local, SK_RFC6724, SK_MUSL, SK_GO, SK_F_USABLE,
     MUSL_MAXADDRS,
 )
@@ -269,10 +270,28 @@ cdef Py_ssize_t bulk_fill_group(int flavor, const sk_policy_t *pol, const bulk_k
     return nkl
 
 
+cdef uint64_t _fbits[2][256]     # sk_wide_flag_bits of every flags byte: [0] rfc6724, [1] go
+
+
+cdef void _fbits_fill() noexcept nogil:
+    cdef uint32_t f
+    for f in range(256):
+        _fbits[0][f] = sk_wide_flag_bits(SK_RFC6724, sk_flavor_flags(SK_RFC6724, f))
+        _fbits[1][f] = sk_wide_flag_bits(SK_GO, sk_flavor_flags(SK_GO, f))
+
+
+_fbits_fill()
+
+
+cdef const uint64_t *bulk_flag_bits(int flavor) noexcept nogil:
+    """``sk_wide_flag_bits`` of every flags byte for ``bulk_fast_key`` (rfc6724 or go)."""
+    return &_fbits[1][0] if flavor == SK_GO else &_fbits[0][0]
+
+
 cdef inline uint64_t _fast_row(int flavor, const uint16_t *wide, const uint8_t *dst,
                                const uint8_t *src, const uint8_t *flags, const uint8_t *plen,
                                Py_ssize_t lo, Py_ssize_t r, const uint8_t *marks) noexcept nogil:
-    return bulk_fast_key(flavor, wide, dst + 16 * r, src + 16 * r,
+    return bulk_fast_key(flavor, wide, bulk_flag_bits(flavor), dst + 16 * r, src + 16 * r,
                          flags[r] if flags != NULL else SK_F_USABLE,
                          plen[r] if plen != NULL else BULK_PLEN_UNKNOWN, <uint32_t>(r - lo),
                          marks[r - lo] if marks != NULL else 0)

@@ -39,7 +39,7 @@ from v6core._core.bulk_common cimport (
 )
 from v6core._core.bulk_keys cimport (
     bulk_musl_key_fast, bulk_wide_key, bulk_filled_key, bulk_fill_group, bulk_fast_key,
-    bulk_kl_marks, BULK_K_CPL, BULK_POS_LIMIT, BULK_KL_SMALL,
+    bulk_kl_marks, bulk_flag_bits, BULK_K_CPL, BULK_POS_LIMIT, BULK_KL_SMALL,
 )
 from v6core._core.bulk_keys import bulk_wide_table
 from v6core._core.bulk_common import check_offsets, pool_map, \
@@ -180,6 +180,7 @@ cdef int bulk_order_group(int flavor, const sk_policy_t *pol, bint musl_fast,
     cdef uint32_t f, home_mix = 0, n_usable = 0, n_encap = 0
     cdef bint kl_on = kl != NULL and kl.on
     cdef uint8_t marks[BULK_KL_SMALL]
+    cdef const uint64_t *fbits = bulk_flag_bits(flavor)
     cdef bint fast = wide != NULL and not (
         kl_on and (kl.nexplicit or kl.nskip or n > BULK_KL_SMALL))
     cdef bint filled = not fast and (flavor == SK_GO or kl_on)
@@ -206,7 +207,7 @@ cdef int bulk_order_group(int flavor, const sk_policy_t *pol, bint musl_fast,
         else:
             if fast:
                 keys[i] = bulk_fast_key(
-                    flavor, wide, dst + 16 * (lo + i), src + 16 * (lo + i),
+                    flavor, wide, fbits, dst + 16 * (lo + i), src + 16 * (lo + i),
                     flags[lo + i] if flags != NULL else SK_F_USABLE,
                     plen[lo + i] if plen != NULL else BULK_PLEN_UNKNOWN, <uint32_t>i,
                     marks[i] if kl_on else 0)

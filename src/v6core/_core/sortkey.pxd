@@ -276,24 +276,37 @@ cdef inline uint32_t sk_flavor_flags(int flavor, uint32_t flags) noexcept nogil:
     return flags & SK_F_USABLE if flavor == SK_GO else flags
 
 
+cdef inline uint64_t sk_wide_flag_bits(int flavor, uint32_t flags) noexcept nogil:
+    """The rules 1, 3, 4 and 7 fields of the wide key: what the source's ``flags`` (as
+    ``sk_flavor_flags`` gives them) decide; 0 for an unusable row."""
+    cdef uint32_t dep = SK_F_DEPRECATED | (SK_F_OPTIMISTIC if flavor == SK_GLIBC else 0)
+    cdef uint64_t usable = flags & SK_F_USABLE
+    return ((usable << SK_K_USABLE)
+            | (<uint64_t>((flags & dep) == 0) << SK_K_NOT_DEPRECATED)
+            | (<uint64_t>sk_home_rank(flavor, flags) << SK_K_HOME)
+            | (<uint64_t>((flags & SK_F_ENCAP) == 0) << SK_K_NATIVE)) & (<uint64_t>0 - usable)
+
+
+cdef inline uint64_t sk_wide_attr_bits(uint32_t usable, int32_t dscope, int32_t sscope,
+                                       int32_t dlabel, int32_t slabel,
+                                       int32_t dprec) noexcept nogil:
+    """The rules 2, 5, 6 and 8 fields: what the addresses' attributes decide (the
+    matches only for a usable row, ``usable`` 0 or 1)."""
+    cdef uint64_t match = ((<uint64_t>(dscope == sscope) << SK_K_SCOPE_MATCH)
+                           | (<uint64_t>(dlabel == slabel) << SK_K_LABEL_MATCH))
+    return ((match & (<uint64_t>0 - usable))
+            | (<uint64_t>(<uint32_t>dprec & 0x7fffffffU) << SK_K_PREC)
+            | ((<uint64_t>(15 - dscope) & 0xf) << SK_K_SCOPE))
+
+
 cdef inline uint64_t sk_wide_assemble(int flavor, uint32_t flags, int32_t dscope,
                                       int32_t sscope, int32_t dlabel, int32_t slabel,
                                       int32_t dprec) noexcept nogil:
     """Rules 1-8 as one uint64 from a row's attributes (``sk_wide_key``'s layout, above).
     ``flags`` as ``sk_flavor_flags`` gives them; the source-side fields are zero for an
     unusable row whatever ``sscope``/``slabel`` hold."""
-    cdef uint32_t dep = SK_F_DEPRECATED | (SK_F_OPTIMISTIC if flavor == SK_GLIBC else 0)
-    cdef uint64_t usable = flags & SK_F_USABLE
-    cdef uint64_t src_side = (
-        (usable << SK_K_USABLE)
-        | (<uint64_t>(dscope == sscope) << SK_K_SCOPE_MATCH)
-        | (<uint64_t>((flags & dep) == 0) << SK_K_NOT_DEPRECATED)
-        | (<uint64_t>sk_home_rank(flavor, flags) << SK_K_HOME)
-        | (<uint64_t>(dlabel == slabel) << SK_K_LABEL_MATCH)
-        | (<uint64_t>((flags & SK_F_ENCAP) == 0) << SK_K_NATIVE))
-    return ((src_side & (<uint64_t>0 - usable))
-            | (<uint64_t>(<uint32_t>dprec & 0x7fffffffU) << SK_K_PREC)
-            | ((<uint64_t>(15 - dscope) & 0xf) << SK_K_SCOPE))
+    return sk_wide_flag_bits(flavor, flags) | sk_wide_attr_bits(
+        flags & SK_F_USABLE, dscope, sscope, dlabel, slabel, dprec)
 
 
 cdef inline int32_t sk_cpl_rfc(bint go, addr128_t src, addr128_t dst,
