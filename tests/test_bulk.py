@@ -430,9 +430,9 @@ def _oracle_attrs(table, a: int) -> tuple[int, int, int]:
     best = None
     for net, prec, label in table:
         n = net.prefixlen
-        if a >> (128 - n) == int(net.network_address) >> (128 - n):
-            if best is None or n > best[0]:
-                best = (n, prec, label)
+        if a >> (128 - n) == int(net.network_address) >> (128 - n) and (
+                best is None or n > best[0]):
+            best = (n, prec, label)
     ip = ipaddress.IPv6Address(a)
     v4 = ip.ipv4_mapped
     if ip.is_multicast:

@@ -10,6 +10,7 @@ _U8 = npt.NDArray[np.uint8]
 POS_LIMIT: int
 
 def musl_tables() -> tuple[npt.NDArray[np.uint16], npt.NDArray[np.uintc]]: ...
+def bulk_wide_table(cp: Any, flavor: int) -> npt.NDArray[np.uint16] | None: ...
 
 def musl_keys(
     dst: _U8,

@@ -17,6 +17,14 @@
   order, which is what Go's stable sort does with "equal" rows.  ``rfc6724-update``:
   the rows are filled under the draft's table and then given the lookup's known-local
   ULA /48 values (``sortkey.sk_known_local``).
+
+  rfc6724, go and rfc6724-update read precedence, label and scope from a table by the
+  address's first 16 bits and a few classes (``bulk_wide_table``; generated per policy
+  from its own lookups and checked against them) whenever the policy allows it, which
+  the built-in tables do; the key is then assembled by the same inlines of
+  ``sortkey.pxd`` as per call, with no data-dependent branch.  Other policies, explicit
+  ``known_local`` and lookups of more than ``BULK_KL_SMALL`` rows under the update fill
+  an ``sk_row_t`` per row as above.
 """
 
 cimport cython
@@ -27,7 +35,7 @@ from libc.string cimport memcpy
 cimport numpy as cnp
 import numpy as np
 
-from v6core._core.types cimport addr128_t, addr_scope, addr_is_v4mapped
+from v6core._core.types cimport addr128_t, addr_scope
 from v6core._core.sortkey cimport (
     CompiledPolicy, sk_fill_row, sk_cpl, sk_wide_key, sk_precedence, sk_label, sk_scope,
     sk_wide_flag_bits, sk_flavor_flags,

@@ -301,8 +301,8 @@ cdef void _scratch_free(_scratch_t *s) noexcept:
 @cython.boundscheck(False)
 @cython.wraparound(False)
 cdef Py_ssize_t _order_range(int flavor, const sk_policy_t *pol, bint musl_fast,
-                             const uint16_t *wide, const bulk_kl_t *kl, const uint8_t *dst, const uint8_t *src,
-                             const uint8_t *flags,
+                             const uint16_t *wide, const bulk_kl_t *kl,
+                             const uint8_t *dst, const uint8_t *src, const uint8_t *flags,
                              const uint8_t *plen, const int64_t *offsets,
                              const uint8_t *sel, Py_ssize_t g0, Py_ssize_t g1,
                              int64_t *order_out,

@@ -13,7 +13,6 @@ from libc.stdint cimport uint8_t, uint32_t, uint64_t, int32_t
 
 from v6core._core.types cimport (
     addr128_t, addr_load, addr_store, addr_common_len, addr_is_v4mapped, addr_v4, addr_scope,
-    V6_CLZ64,
 )
 from v6core._core.addr cimport addr_from_object, addr_to_str
 from v6core.errors import AddressError
@@ -148,9 +147,10 @@ cdef uint64_t sk_wide_key(int flavor, const sk_policy_t *pol, addr128_t dst, add
     if not (flags & SK_F_USABLE):
         # the source-side fields are not read for an unusable row
         return sk_wide_assemble(flavor, flags, sk_scope(flavor, pol, dst), -1, SK_NO_LABEL,
-                              SK_NO_LABEL, sk_precedence(pol, dst))
-    return sk_wide_assemble(flavor, flags, sk_scope(flavor, pol, dst), sk_scope(flavor, pol, src),
-                          sk_label(pol, dst), sk_label(pol, src), sk_precedence(pol, dst))
+                                SK_NO_LABEL, sk_precedence(pol, dst))
+    return sk_wide_assemble(flavor, flags, sk_scope(flavor, pol, dst),
+                            sk_scope(flavor, pol, src), sk_label(pol, dst), sk_label(pol, src),
+                            sk_precedence(pol, dst))
 
 
 cdef void sk_fill_row(int flavor, const sk_policy_t *pol, sk_row_t *row) noexcept nogil:
@@ -180,7 +180,7 @@ cdef void sk_rekey(int flavor, sk_row_t *row) noexcept nogil:
                                  row.dlabel, row.slabel, row.dprec, row.cpl, <int>row.index)
     else:
         row.key = sk_wide_assemble(flavor, row.flags, row.dscope, row.sscope, row.dlabel,
-                                 row.slabel, row.dprec)
+                                   row.slabel, row.dprec)
 
 
 # ------------------------------------------------------------------ known-local ULA /48s
