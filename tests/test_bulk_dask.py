@@ -39,6 +39,10 @@ def test_simulate_on_dask_equals_local(scheduler):
     got = vdask.simulate(ds, specs, max_rows=20_000, scheduler=scheduler).to_dict()
     assert got["lookups"] == local["lookups"] == 30_000
     assert got["policies"] == local["policies"]
+    # the runtime mix too: each chunk draws its lookups' runtimes by their dataset index
+    assert got["runtimes"] == local["runtimes"]
+    del got["seconds"], local["seconds"]
+    assert got == local
 
 
 def test_order_groups_on_dask_arrays(scheduler):

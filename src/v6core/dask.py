@@ -95,12 +95,18 @@ def order_groups(dst: Any, src: Any, flags: Any = None, plen: Any = None, *,
     return da.concatenate(firsts), da.concatenate(rules), da.concatenate(exacts)
 
 
-def _chunk_report(chunk: Any, fleet: Any, specs: Sequence[str], name: str) -> Any:
+def _chunk_report(chunk: Any, first: int, fleet: Any, specs: Sequence[str],
+                  name: str) -> Any:
+    """The report of one chunk whose first lookup is lookup ``first`` of the dataset (the
+    runtime mix draws each lookup's runtime by its index, so a chunk must know where it
+    starts to draw what a one-process run draws)."""
     from v6core import simulate as sim
     policies = [sim.parse_policy(s) for s in specs]
     ds = sim.Dataset(name, None, lambda _rows: iter(()), fleet)
     rep = sim.empty_report(ds, policies)
+    rep.seen = first
     sim.add_chunk(rep, chunk, fleet, threads=1)
+    rep.seen -= first
     return rep
 
 
@@ -119,8 +125,11 @@ def simulate(dataset: Any, policies: Sequence[Any], *, max_rows: int = 1 << 20,
     specs = [p if isinstance(p, str) else (p.spec or p.flavor) for p in policies]
     parsed = [sim.parse_policy(s) for s in specs]      # fail early, on the client
     t0 = time.perf_counter()
-    tasks = [dask.delayed(_chunk_report, pure=True)(c, dataset.fleet, specs, dataset.name)
-             for c in dataset.iter_chunks(max_rows)]
+    tasks, first = [], 0
+    for c in dataset.iter_chunks(max_rows):
+        tasks.append(dask.delayed(_chunk_report, pure=True)(c, first, dataset.fleet, specs,
+                                                            dataset.name))
+        first += c.lookups
     parts = dask.compute(*tasks, scheduler=scheduler) if tasks else ()
     report = sim.empty_report(dataset, parsed)
     for p in parts:
