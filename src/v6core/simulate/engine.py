@@ -336,31 +336,42 @@ def _add_runtimes(report: Report, chunk: Chunk, src: np.ndarray, flags: np.ndarr
                                         want_order=key in ordered, threads=threads,
                                         groups=used[rt])
     v4: Any = None
-    stepped: dict[tuple[tuple[str, int], str], np.ndarray] = {}
-    rt4 = rt.astype(np.intp) * 4
-    base_first: Any = None
-    for k, row in enumerate(plan):
-        choices = []
-        for key, step in row:
+    rows: dict[tuple[tuple[str, int], str | None], np.ndarray] = {}
+
+    def first_rows(key: tuple[str, int], step: str | None) -> np.ndarray:
+        """(L,) first rows of resolver ``key`` after ``step``; valid for the lookups of
+        the runtimes that use them."""
+        nonlocal v4
+        if (key, step) not in rows:
             res = firsts[key]
             if step is None:
-                choices.append(res.first)
-                continue
-            if (key, step) not in stepped:
+                rows[key, step] = res.first
+            else:
                 if v4 is None:
                     v4 = cls == _IPV4
-                stepped[key, step] = _rt.first_after_step(res.first, res.order,
-                                                          chunk.offsets, None, step, v4=v4)
-            choices.append(stepped[key, step])
-        first = np.choose(rt, choices)
-        fam = fam_row[first]            # 3 for an empty lookup: not counted
-        report.runtime_stats[k] += np.bincount(rt4 + fam, minlength=4 * nrt
-                                               ).reshape(nrt, 4)[:, :3]
-        if k == 0:
-            base_first = first
-        else:
-            report.runtime_changed[k] += np.bincount(rt[first != base_first],
-                                                     minlength=nrt)
+                rows[key, step] = _rt.first_after_step(
+                    res.first, res.order, chunk.offsets, None, step, v4=v4,
+                    groups=rt == _rt.RUNTIMES.index(step))
+        return rows[key, step]
+
+    # counts per (resolver, step): every policy and runtime using it takes its row
+    rt4 = rt.astype(np.intp) * 4
+    counts: dict[tuple[tuple[str, int], str | None], np.ndarray] = {}
+    changed: dict[tuple[Any, Any], np.ndarray] = {}
+    for k, row in enumerate(plan):
+        for r, v in enumerate(row):
+            if v not in counts:
+                fam = fam_row[first_rows(*v)]        # 3 for an empty lookup: not counted
+                counts[v] = np.bincount(rt4 + fam, minlength=4 * nrt).reshape(nrt, 4)
+            report.runtime_stats[k][r] += counts[v][r, :3]
+            base = plan[0][r]
+            if k == 0 or v == base:
+                continue                               # the same rows: nothing changed
+            if (base, v) not in changed:
+                # an empty lookup is -1 in both
+                changed[base, v] = np.bincount(rt[first_rows(*v) != first_rows(*base)],
+                                               minlength=nrt)
+            report.runtime_changed[k][r] += changed[base, v][r]
 
 
 def merge_reports(into: Report, other: Report) -> Report:

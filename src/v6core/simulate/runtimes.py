@@ -230,12 +230,14 @@ def reorder_groups(order: np.ndarray, offsets: np.ndarray, dst: np.ndarray, runt
 
 def first_after_step(first: np.ndarray, order: np.ndarray, offsets: np.ndarray,
                      dst: np.ndarray | None, runtime: str, option: str | None = None, *,
-                     v4: np.ndarray | None = None) -> np.ndarray:
+                     v4: np.ndarray | None = None, groups: np.ndarray | None = None
+                     ) -> np.ndarray:
     """Each group's first row after the runtime's step, without the step itself.
 
     ``first`` (G,) int64 the C library's first row per group (-1: empty, or not ordered;
     stays -1), ``order`` (N,) its order, group by group (``offsets``), ``dst`` the
     (N, 16) rows or ``v4`` (N,) bool, whether each row is IPv4 (IPv4-mapped).
+    ``groups`` (G,) bool: step only these groups (the others keep ``first``).
 
     When the step puts a family first, the first row is the first row of that family in
     the C library's order, or, with none of it, the order's first row; otherwise it is
@@ -248,25 +250,27 @@ def first_after_step(first: np.ndarray, order: np.ndarray, offsets: np.ndarray,
         return first
     order = np.asarray(order, np.int64)
     offsets = np.asarray(offsets, np.int64)
-    n = order.shape[0]
     if v4 is None:
         if dst is None:
             raise ValueError("first_after_step needs dst or v4")
         v4 = is_ipv4(dst)
-    hit = np.asarray(v4, bool)[order]
+    hit = np.asarray(v4, bool).take(order)
     if fam == 6:
         np.logical_not(hit, out=hit)
-    # position in the order of each row of the wanted family, n for the others
-    pos = np.where(hit, np.arange(n, dtype=np.int64), n)
-    starts = offsets[:-1]
-    grp = np.flatnonzero((first >= 0) & (offsets[1:] > starts))
+    # positions in the order of the wanted family's rows (ascending)
+    pos = np.flatnonzero(hit)
+    todo = first >= 0
+    if groups is not None:
+        todo &= np.asarray(groups, bool)
+    grp = np.flatnonzero(todo)
     out = first.copy()
-    if not grp.shape[0]:
+    if not grp.shape[0] or not pos.shape[0]:
         return out
-    # a group's minimum runs on over the unordered groups after it: their positions are
-    # past the group's end, so "found" is still "below the end"
-    m = np.minimum.reduceat(pos, starts[grp])
-    found = m < offsets[1:][grp]
+    # each group's first such position at or after its start, if before its end
+    j = np.searchsorted(pos, offsets[grp])
+    np.minimum(j, pos.shape[0] - 1, out=j)
+    m = pos[j]
+    found = (m >= offsets[grp]) & (m < offsets[grp + 1])
     out[grp[found]] = order[m[found]]
     return out
 
