@@ -349,6 +349,7 @@ def _add_runtimes(report: Report, chunk: Chunk, src: np.ndarray, flags: np.ndarr
             else:
                 if v4 is None:
                     v4 = cls == _IPV4
+                assert res.order is not None            # asked for: key in ordered
                 rows[key, step] = _rt.first_after_step(
                     res.first, res.order, chunk.offsets, None, step, v4=v4,
                     groups=rt == _rt.RUNTIMES.index(step))
