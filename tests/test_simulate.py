@@ -586,6 +586,15 @@ def test_assign_draws_what_the_float_formula_draws():
     cum = tables[-1]
     codes = rt.assign(100, np.zeros(40, np.int16), 40, cum)
     assert len(set(codes.tolist())) >= 3
-    # a table that is not thresholds in order still draws as before
+    # a table that is not thresholds in order, or has more rows than the thresholds'
+    # offsets allow, still draws as before; so do negative profiles (numpy's indexes)
     odd = np.array([[0.5, 0.2, 0.9, 0.7, 1.0]])
     assert np.array_equal(rt.assign(0, None, 2000, odd), _old_assign(0, None, 2000, odd))
+    many = rt.mix_table(tuple(f"p{i}" for i in range(600)), {"go": 1, "java": 1})
+    prof = rng.integers(-600, 600, 3000).astype(np.int16)
+    assert np.array_equal(rt.assign(9, prof, 3000, many), _old_assign(9, prof, 3000, many))
+    cum = tables[1]
+    prof = rng.integers(-cum.shape[0], cum.shape[0], 3000).astype(np.int16)
+    assert np.array_equal(rt.assign(9, prof, 3000, cum), _old_assign(9, prof, 3000, cum))
+    with pytest.raises(IndexError):
+        rt.assign(0, np.array([cum.shape[0]], np.int16), 1, cum)

@@ -165,9 +165,12 @@ def assign(first_lookup: int, profile: np.ndarray | None, n: int, cum: np.ndarra
         # not thresholds in order (never from mix_table): count directly
         u = u53.astype(np.float64) * (1.0 / (1 << 53))
         return np.minimum((u[:, None] >= cum[prof]).sum(axis=1), last).astype(np.uint8)
-    if n and (int(prof.min()) < -rows or int(prof.max()) >= rows):
-        raise IndexError(f"a profile has no row in the mix table of {rows} rows")
-    prof %= rows                               # numpy's negative indexes, as cum[prof]
+    if n:
+        lo, hi = int(prof.min()), int(prof.max())
+        if lo < -rows or hi >= rows:
+            raise IndexError(f"a profile has no row in the mix table of {rows} rows")
+        if lo < 0:
+            prof[prof < 0] += rows             # numpy's negative indexes, as cum[prof]
     # ceil(c * 2**53) < 2**54 (a share above 1 is never reached, whatever its size)
     thr = np.ceil(np.minimum(cum, 1.5) * float(1 << 53)).astype(np.uint64)
     thr += (np.arange(rows, dtype=np.uint64) << np.uint64(_ROW_SHIFT))[:, None]
