@@ -36,8 +36,25 @@ def _cls(text: str) -> str:
     return "link-local/other IPv6"
 
 
-def _replay(dataset: sim.Dataset, policies: list[sim.Policy]) -> dict:
-    """Every lookup through the per-call API; returns counters per policy."""
+def _old_assign(first_lookup, profile, n, cum, seed=0):
+    # the runtime draw as first written: a float per lookup against the cumulative
+    # shares of its profile's row (assign must give exactly these codes)
+    from v6core.simulate.runtimes import _uniform
+    u = _uniform(np.arange(first_lookup, first_lookup + n, dtype=np.int64), seed)
+    prof = (np.full(n, cum.shape[0] - 1, np.int64) if profile is None
+            else profile.astype(np.int64))
+    return np.minimum((u[:, None] >= cum[prof]).sum(axis=1), 4).astype(np.uint8)
+
+
+def _replay(dataset: sim.Dataset, policies: list[sim.Policy], runtime_cum=None) -> dict:
+    """Every lookup through the per-call API; returns counters per policy.
+
+    With ``runtime_cum`` (the report's mix table) each lookup's process also gets a
+    runtime (the chunk's column, or the draw), and its first choice under each policy
+    is that of the resolver the runtime uses (``runtime.reorder`` on top for Java)."""
+    from v6core._core.addr import pack
+    from v6core.runtime import parse_runtime
+    from v6core.simulate import runtimes as rt
     fleet = dataset.fleet
     cand_text = to_text_many(fleet.candidates)
     host_sources = []
@@ -52,39 +69,102 @@ def _replay(dataset: sim.Dataset, policies: list[sim.Policy]) -> dict:
         host_sources.append(srcs)
     out = {p.name: Counter() for p in policies}
     firsts: dict[str, list] = {p.name: [] for p in policies}
+    rt_firsts: dict[str, list] = {p.name: [] for p in policies}
+    fams = ("v6", "v4", "none")
+    seen = 0
     for c in dataset.iter_chunks():
         dst_text = to_text_many(c.dst)
+        codes = None
+        if runtime_cum is not None:
+            codes = (c.runtime if c.runtime is not None else _old_assign(
+                seen, None if fleet.profile is None else fleet.profile[c.host], c.lookups,
+                runtime_cum))
+        seen += c.lookups
         for g in range(c.lookups):
             dests = dst_text[int(c.offsets[g]):int(c.offsets[g + 1])]
             if not dests:
                 continue
-            srcs = [select_source(d, host_sources[int(c.host[g])]) for d in dests]
+            host = int(c.host[g])
+            prof = None if fleet.profile is None else int(fleet.profile[host])
+            srcs = [select_source(d, host_sources[host]) for d in dests]
+
+            def family(first, dests=dests, srcs=srcs):
+                i = dests.index(first)     # a repeated address has the same source
+                if srcs[i] is None:
+                    return i, "none"
+                return i, "v4" if _cls(first) == "IPv4" else "v6"
+
             for p in policies:
                 order = sort_destinations(dests, srcs, flavor=p.flavor, policy=p.table)
                 first = order[0]
-                i = dests.index(first)
+                i, fam = family(first)
                 cnt = out[p.name]
                 cnt["lookups"] += 1
-                if srcs[i] is None:
+                if fam == "none":
                     cnt["unreachable"] += 1
-                    fam = "none"
                 else:
                     cnt[_cls(first)] += 1
-                    fam = "v4" if _cls(first) == "IPv4" else "v6"
                     if srcs[i].address and _cls(srcs[i].address) == "ULA":
                         cnt["from ULA"] += 1
+                if prof is not None:
+                    cnt["profile", prof, fam] += 1
                 steps = explain(dests, srcs, flavor=p.flavor, policy=p.table).steps
                 cnt[f"rule{(steps[0].rule or 0) if steps else 0}"] += 1
                 firsts[p.name].append((i, fam))
-    base = firsts[policies[0].name]
+                if codes is None:
+                    continue
+                name = rt.RUNTIMES[int(codes[g])]
+                flavor, table = ((p.flavor, p.table) if rt.applies(p.flavor, name)
+                                 else (rt.LIBC_OF[name], None))
+                order = sort_destinations(dests, srcs, flavor=flavor, policy=table)
+                if name in ("java", "node"):
+                    order = parse_runtime(name).reorder(order, pack)
+                i, fam = family(order[0])
+                cnt["runtime", name, fam] += 1
+                rt_firsts[p.name].append((name, i))
+    base, rt_base = firsts[policies[0].name], rt_firsts[policies[0].name]
     for p in policies[1:]:
         mine = firsts[p.name]
         out[p.name]["changed"] = sum(a[0] != b[0] for a, b in zip(base, mine, strict=True))
-        out[p.name]["v6->v4"] = sum(a[1] == "v6" and b[1] == "v4"
-                                    for a, b in zip(base, mine, strict=True))
-        out[p.name]["v4->v6"] = sum(a[1] == "v4" and b[1] == "v6"
-                                    for a, b in zip(base, mine, strict=True))
+        for a in fams:
+            for b in fams:
+                out[p.name][a, b] = sum(x[1] == a and y[1] == b
+                                        for x, y in zip(base, mine, strict=True))
+        out[p.name]["v6->v4"] = out[p.name]["v6", "v4"]
+        out[p.name]["v4->v6"] = out[p.name]["v4", "v6"]
+        for x, y in zip(rt_base, rt_firsts[p.name], strict=True):
+            out[p.name]["runtime changed", x[0]] += x[1] != y[1]
     return out
+
+
+def _check_report(rep: sim.Report, want: dict, runtimes: bool = False) -> None:
+    """The whole report against ``_replay``'s counters (all but ``exact``, which only
+    says which path of the bulk kernel ran)."""
+    from v6core.simulate import runtimes as rt
+    fams = ("v6", "v4", "none")
+    for k, (p, s) in enumerate(zip(rep.policies, rep.stats, strict=True)):
+        w = want[p.name]
+        assert s.lookups == w["lookups"] == rep.lookups
+        assert s.lookups - s.reachable == w["unreachable"]
+        for i, name in enumerate(sim.DEST_CLASSES):
+            assert s.first_class[i] == w[name], (p.name, name)
+        assert s.first_src_ula == w["from ULA"]
+        for r in range(11):
+            assert s.rule[r] == w[f"rule{r}"], (p.name, r)
+        if s.by_profile is not None:
+            got = {(i, fams[j]): int(s.by_profile[i, j]) for i in range(len(s.by_profile))
+                   for j in range(3)}
+            assert got == {(i, f): w["profile", i, f] for i, f in got}, p.name
+        if k:
+            assert s.changed == w["changed"]
+            assert s.moves.tolist() == [[w[a, b] for b in fams] for a in fams], p.name
+        if runtimes:
+            got = {(n, fams[j]): int(rep.runtime_stats[k][r, j])
+                   for r, n in enumerate(rt.RUNTIMES) for j in range(3)}
+            assert got == {(n, f): w["runtime", n, f] for n, f in got}, p.name
+            if k:
+                assert rep.runtime_changed[k].tolist() == [
+                    w["runtime changed", n] for n in rt.RUNTIMES], p.name
 
 
 POLICIES = [sim.parse_policy(s) for s in ("rfc6724", "glibc", "musl")]
@@ -99,18 +179,7 @@ def test_report_equals_per_call_replay(small):
     rep = sim.simulate(small, POLICIES, max_rows=700)          # several chunks
     want = _replay(small, POLICIES)
     assert rep.lookups == 1500
-    for p, s in zip(rep.policies, rep.stats, strict=True):
-        w = want[p.name]
-        assert s.lookups == w["lookups"] == 1500
-        assert s.lookups - s.reachable == w["unreachable"]
-        for i, name in enumerate(sim.DEST_CLASSES):
-            assert s.first_class[i] == w[name], (p.name, name)
-        assert s.first_src_ula == w["from ULA"]
-        for r in range(11):
-            assert s.rule[r] == w[f"rule{r}"], (p.name, r)
-        if p is not rep.policies[0]:
-            assert s.changed == w["changed"]
-            assert s.moves[0, 1] == w["v6->v4"] and s.moves[1, 0] == w["v4->v6"]
+    _check_report(rep, want)
     # the fleet is built so that the flavours disagree somewhere
     assert any(s.changed for s in rep.stats[1:])
 
@@ -391,3 +460,141 @@ def test_runtime_column_unknown_value_is_named(tmp_path, capsys):
                  "1,2001:db8::1,2001:db8::5,64,,java\n1,192.0.2.1,10.0.0.5,24,,java\n")
     rep = sim.simulate(sim.load(str(f)), [sim.parse_policy("glibc")])
     assert rep.to_dict()["runtimes"]["glibc"]["java"]["first_ipv4"] == 1
+
+
+def _with_empty_lookups(ds: sim.Dataset, every: int, runtimes=None) -> sim.Dataset:
+    """``ds`` with an empty lookup (a name that resolved to nothing) after every
+    ``every``-th lookup of each chunk; ``runtimes(rng, n)`` gives a runtime column.
+    Its chunks are ``ds``'s of 700 rows whatever the caller asks (the same lookups)."""
+    def chunks(max_rows):
+        rng = np.random.default_rng(5)
+        for c in ds.iter_chunks(700):
+            at = np.arange(every, c.lookups, every)
+            sizes = np.insert(np.diff(c.offsets), at, 0)
+            offsets = np.zeros(sizes.shape[0] + 1, np.int64)
+            np.cumsum(sizes, out=offsets[1:])
+            yield sim.Chunk(offsets, c.dst, host=np.insert(c.host, at, c.host[at - 1]),
+                            runtime=None if runtimes is None
+                            else runtimes(rng, sizes.shape[0]))
+    return sim.Dataset(f"{ds.name}, empty lookups", None, chunks, ds.fleet, ds.meta)
+
+
+@pytest.mark.parametrize("specs, mix, column", [
+    # glibc's own and a gai.conf table, musl, and the draft (every runtime uses it)
+    (("glibc", "glibc:FIX", "musl", "rfc6724-update"), None, False),
+    # no policy is glibc: Java's and Node's glibc order runs for their lookups only
+    (("musl", "go", "rfc6724"), {"java": 0.4, "node": 0.2, "glibc": 0.2, "go": 0.1,
+                                 "musl": 0.1}, False),
+    # the dataset's own runtime column
+    (("go", "glibc", "rfc6724-update"), None, True),
+])
+def test_runtime_report_equals_per_call_replay(small, tmp_path, specs, mix, column):
+    conf = tmp_path / "fix.conf"
+    conf.write_text("label fd00::/8 1\n")
+    pols = [sim.parse_policy(s.replace("FIX", str(conf))) for s in specs]
+    ds = _with_empty_lookups(
+        small, 9, (lambda rng, n: rng.choice(5, n, p=[.1, .1, .2, .4, .2]).astype(np.uint8))
+        if column else None)
+    rep = sim.simulate(ds, pols, runtime_mix=mix)          # several chunks (700 rows)
+    assert rep.lookups == 1500 and rep.seen > 1500                     # empty ones read
+    _check_report(rep, _replay(ds, pols, rep.runtime_cum), runtimes=True)
+    # Java's step and the policies' disagreement are both exercised
+    java = sim.runtimes.RUNTIMES.index("java")
+    assert all(rs[java, 1] for rs in rep.runtime_stats)
+    assert any(rc.any() for rc in rep.runtime_changed[1:])
+
+
+@pytest.mark.parametrize("runtime,option", [("java", None), ("java", "false"),
+                                            ("java", "true"), ("java", "system"),
+                                            ("node", None), ("node", "verbatim"),
+                                            ("node", "ipv4first"), ("node", "ipv6first")])
+def test_first_after_step_equals_runtime_reorder(runtime, option):
+    # the first row after the step, found without the step, against Runtime.reorder on
+    # groups with repeated addresses, one or both families, and empty groups; the C
+    # library's order is a shuffle of each group
+    from v6core._core.addr import pack, pack_many
+    from v6core.runtime import parse_runtime
+    from v6core.simulate.runtimes import first_after_step, is_ipv4
+    rng = np.random.default_rng(11)
+    pool = ["2001:db8::1", "2001:db8::2", "192.0.2.1", "192.0.2.2", "fd00::1", "10.0.0.1",
+            "::ffff:198.51.100.1", "::1", "::"]
+    groups = [[pool[i] for i in rng.integers(0, k, rng.integers(0, 8))]
+              for k in rng.choice([2, 4, 9], 600)]                # some all-IPv6 groups
+    groups += [[], ["192.0.2.1"] * 3, ["10.0.0.1", "192.0.2.1"], ["fd00::1"] * 2]
+    flat = [a for g in groups for a in g]
+    dst = pack_many(flat)
+    offsets = np.cumsum([0] + [len(g) for g in groups])
+    order = np.concatenate([offsets[g] + rng.permutation(len(groups[g]))
+                            for g in range(len(groups))]).astype(np.int64)
+    sizes = np.diff(offsets)
+    first = np.where(sizes > 0, order[np.minimum(offsets[:-1], len(flat) - 1)], -1)
+    spec = runtime if option is None else f"{runtime}:{option}"
+    want = [parse_runtime(spec).reorder([flat[i] for i in order[offsets[g]:offsets[g + 1]]],
+                                        pack) for g in range(len(groups))]
+    sel = rng.random(len(groups)) < 0.5
+    for got in (first_after_step(first, order, offsets, dst, runtime, option),
+                first_after_step(first, order, offsets, None, runtime, option,
+                                 v4=is_ipv4(dst))):
+        for g in range(len(groups)):
+            if not groups[g]:
+                assert got[g] == -1
+                continue
+            assert offsets[g] <= got[g] < offsets[g + 1]
+            assert flat[int(got[g])] == want[g][0], (g, groups[g])
+    # only the selected groups stepped; the others keep the C library's first row
+    part = first_after_step(first, order, offsets, dst, runtime, option, groups=sel)
+    assert np.array_equal(part[sel], got[sel]) and np.array_equal(part[~sel], first[~sel])
+    # a group nobody ordered (first -1) stays -1
+    unordered = first.copy()
+    unordered[::3] = -1
+    assert (first_after_step(unordered, order, offsets, dst, runtime, option)[::3] == -1).all()
+
+
+def test_first_after_step_bad_runtime_or_option():
+    from v6core.simulate.runtimes import first_after_step, reorder_groups
+    z = np.zeros(0, np.int64)
+    d = np.zeros((0, 16), np.uint8)
+    for bad, match in ((("go", None), "'go' has no step"),
+                       (("java", "maybe"), "unknown option 'maybe'")):
+        with pytest.raises(ValueError, match=match):
+            first_after_step(z, z, np.zeros(1, np.int64), d, *bad)
+        with pytest.raises(ValueError, match=match):
+            reorder_groups(z, np.zeros(1, np.int64), d, *bad)
+
+
+def test_assign_draws_what_the_float_formula_draws():
+    # assign counts integer thresholds; it must draw exactly the runtimes of the float
+    # comparison it replaced, also where a share equals a draw to the last bit
+    from v6core.simulate import runtimes as rt
+    u = rt._uniform(np.arange(100, 140, dtype=np.int64), 0)
+    edge = np.sort(np.concatenate([u[:4], np.nextafter(u[4:8], 0), np.nextafter(u[8:12], 1)]))
+    tables = [rt.mix_table(()), rt.mix_table(tuple(n for n, _, _ in sim.PROFILES)),
+              rt.mix_table(("a", "b"), {"go": 1.0}), rt.mix_table(("a",), {"java": 0.0,
+                                                                          "node": 2.0}),
+              np.array([[edge[0], edge[3], edge[3], edge[7], 1.0],
+                        [edge[2], edge[5], edge[9], edge[11], 1.0],
+                        [0.0, 0.0, 0.0, 0.0, 1.0]])]
+    rng = np.random.default_rng(2)
+    for cum in tables:
+        for first, n in ((0, 0), (100, 40), (7, 5000), (2**40 - 3, 3000)):
+            for seed in (0, 9):
+                for prof in (None, rng.integers(0, cum.shape[0], n).astype(np.int16)):
+                    got = rt.assign(first, prof, n, cum, seed)
+                    assert got.dtype == np.uint8
+                    assert np.array_equal(got, _old_assign(first, prof, n, cum, seed))
+    # the edge table does decide differently on either side of a draw
+    cum = tables[-1]
+    codes = rt.assign(100, np.zeros(40, np.int16), 40, cum)
+    assert len(set(codes.tolist())) >= 3
+    # a table that is not thresholds in order, or has more rows than the thresholds'
+    # offsets allow, still draws as before; so do negative profiles (numpy's indexes)
+    odd = np.array([[0.5, 0.2, 0.9, 0.7, 1.0]])
+    assert np.array_equal(rt.assign(0, None, 2000, odd), _old_assign(0, None, 2000, odd))
+    many = rt.mix_table(tuple(f"p{i}" for i in range(600)), {"go": 1, "java": 1})
+    prof = rng.integers(-600, 600, 3000).astype(np.int16)
+    assert np.array_equal(rt.assign(9, prof, 3000, many), _old_assign(9, prof, 3000, many))
+    cum = tables[1]
+    prof = rng.integers(-cum.shape[0], cum.shape[0], 3000).astype(np.int16)
+    assert np.array_equal(rt.assign(9, prof, 3000, cum), _old_assign(9, prof, 3000, cum))
+    with pytest.raises(IndexError):
+        rt.assign(0, np.array([cum.shape[0]], np.int16), 1, cum)

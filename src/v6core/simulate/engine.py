@@ -150,13 +150,6 @@ class Report:
         return out
 
 
-def _family(cls: np.ndarray, usable: np.ndarray) -> np.ndarray:
-    """0 IPv6, 1 IPv4, 2 nothing reachable."""
-    fam = np.where(cls == _IPV4, 1, 0).astype(np.int64)
-    fam[~usable] = 2
-    return fam
-
-
 def empty_report(dataset: Dataset, policies: Sequence[Policy],
                  runtime_mix: Any = None) -> Report:
     """A report with every count at zero, shaped for ``dataset`` and ``policies``.
@@ -182,6 +175,33 @@ def empty_report(dataset: Dataset, policies: Sequence[Policy],
     return report
 
 
+# The first choice of a lookup as one small code per row, so that one gather and one
+# bincount per policy give every count: the destination class (0-5) when the row is
+# reachable, plus _ULA_SRC when its source is a ULA; _UNREACHABLE when it has no source.
+# The code array has one more entry, _EMPTY, which the first row -1 of a lookup without
+# candidates reads (numpy's index -1), so empty lookups need no mask either.
+_ULA_SRC = 7
+_UNREACHABLE = 6
+_EMPTY = 14
+_NCODES = 15
+# code -> family: 0 IPv6, 1 IPv4, 2 nothing reachable, 3 no candidates (13 is unused)
+_FAM_OF_CODE = np.array([0, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 0, 1, 3, 3], np.uint8)
+# (codes, 3) 0/1: the family column each code counts in (none for empty lookups)
+_FAM_COLUMNS = (_FAM_OF_CODE[:, None] == np.arange(3)).astype(np.int64)
+
+
+def _row_codes(cls: np.ndarray, usable_row: np.ndarray, src_ula: np.ndarray) -> np.ndarray:
+    """(N + 1,) uint8: each row's code (above), then _EMPTY."""
+    n = cls.shape[0]
+    code = np.empty(n + 1, np.uint8)
+    c = code[:n]
+    np.multiply(src_ula, np.uint8(_ULA_SRC), out=c, dtype=np.uint8)
+    c += cls
+    c[~usable_row] = _UNREACHABLE
+    code[n] = _EMPTY
+    return code
+
+
 def add_chunk(report: Report, chunk: Chunk, fleet: Fleet | None,
               threads: int | None = None) -> None:
     """Run every policy of ``report`` over ``chunk`` and add the counts to ``report``."""
@@ -202,45 +222,60 @@ def add_chunk(report: Report, chunk: Chunk, fleet: Fleet | None,
             raise ConfigError(f"{report.dataset}: a chunk has neither hosts nor sources")
         src, flags, plen = chunk.src, chunk.flags, chunk.plen
     cls = classify_destinations(chunk.dst, threads)
-    src_ula = (src[:, 0] & 0xFE) == 0xFC
-    usable_row = (flags & bulk.FLAG_USABLE) != 0
+    code = _row_codes(cls, (flags & bulk.FLAG_USABLE) != 0, (src[:, 0] & 0xFE) == 0xFC)
+    fam_row = _FAM_OF_CODE[code]
+    L = chunk.lookups
     nonempty = np.diff(chunk.offsets) > 0
+    n_full = int(np.count_nonzero(nonempty))
     prof: Any = None
     if nprof and fleet is not None and fleet.profile is not None and chunk.host is not None:
         prof = fleet.profile[chunk.host]
+    prof_code: Any = None
     if prof is not None:
-        report.profile_lookups += np.bincount(prof[nonempty], minlength=nprof)
+        report.profile_lookups += np.bincount(prof if n_full == L else prof[nonempty],
+                                              minlength=nprof)
+        prof_code = prof.astype(np.intp) * _NCODES
+    plan = _runtime_plan(policies) if report.runtime_cum is not None else None
+    # resolvers whose whole order the runtime pass needs (a step that moves a family)
+    ordered = {key for row in plan or () for key, step in row if step is not None}
     base_first: Any = None
-    base_fam: Any = None
-    # each resolver's first row of every lookup, for the runtime pass to reuse
-    firsts: dict[tuple[str, int], np.ndarray] = {}
+    base_fam4: Any = None
+    # each resolver's order of every lookup, for the runtime pass to reuse
+    firsts: dict[tuple[str, int], bulk.GroupOrder] = {}
     for k, (pol, st) in enumerate(zip(policies, stats, strict=True)):
+        key = _resolver(pol.flavor, pol.table)
         r = bulk.order_groups(chunk.dst, src, flags, plen, offsets=chunk.offsets,
-                              flavor=pol.flavor, policy=pol.table, want_order=False,
-                              threads=threads)
-        firsts.setdefault(_resolver(pol.flavor, pol.table), r.first)
-        first = r.first[nonempty]
-        fc = cls[first]
-        fu = usable_row[first]
-        st.lookups += first.shape[0]
-        st.reachable += int(fu.sum())
-        st.first_class += np.bincount(fc[fu], minlength=len(DEST_CLASSES))
-        st.first_src_ula += int((src_ula[first] & fu).sum())
-        st.rule += np.bincount(r.rule[nonempty], minlength=11)[:11]
-        st.exact += int((r.exact[nonempty] != 0).sum())
-        fam = _family(fc, fu)
-        if prof is not None:
-            st.by_profile += np.bincount(prof[nonempty] * 3 + fam,
-                                         minlength=3 * nprof).reshape(nprof, 3)
-        if k == 0:
-            base_first, base_fam = first, fam
+                              flavor=pol.flavor, policy=pol.table,
+                              want_order=key in ordered, threads=threads)
+        firsts.setdefault(key, r)
+        c = code[r.first]
+        if prof_code is not None:
+            by = np.bincount(prof_code + c, minlength=nprof * _NCODES).reshape(nprof, _NCODES)
+            st.by_profile += by @ _FAM_COLUMNS
+            cnt = by.sum(axis=0)
         else:
-            st.changed += int((first != base_first).sum())
-            st.moves += np.bincount(base_fam * 3 + fam, minlength=9).reshape(3, 3)
-    if report.runtime_cum is not None:
-        _add_runtimes(report, chunk, src, flags, plen, prof, cls, usable_row, threads, firsts)
+            cnt = np.bincount(c, minlength=_NCODES)
+        reach = cnt[:_UNREACHABLE] + cnt[_ULA_SRC:_ULA_SRC + _UNREACHABLE]
+        st.lookups += n_full
+        st.reachable += int(reach.sum())
+        st.first_class += reach
+        st.first_src_ula += int(cnt[_ULA_SRC:_ULA_SRC + _UNREACHABLE].sum())
+        rule = np.bincount(r.rule, minlength=11)[:11]
+        rule[0] -= L - n_full                   # empty lookups: rule 0, not counted
+        st.rule += rule
+        st.exact += int(np.count_nonzero(r.exact))          # 0 for empty lookups
+        fam = fam_row[r.first]
+        if k == 0:
+            base_first, base_fam4 = r.first, fam.astype(np.intp) * 4
+        else:
+            # an empty lookup is -1 in both and family 3 in both: neither counts
+            st.changed += int(np.count_nonzero(r.first != base_first))
+            st.moves += np.bincount(base_fam4 + fam, minlength=16).reshape(4, 4)[:3, :3]
+    if plan is not None:
+        _add_runtimes(report, chunk, src, flags, plen, prof, cls, fam_row, threads, firsts,
+                      plan, ordered)
     report.seen += chunk.lookups
-    report.lookups += int(nonempty.sum())
+    report.lookups += n_full
     report.candidates += int(chunk.offsets[-1])
 
 
@@ -250,94 +285,94 @@ def _resolver(flavor: str, table: Any) -> tuple[str, int]:
     return flavor, 0 if table is None else id(table)
 
 
-def _add_runtimes(report: Report, chunk: Chunk, src: np.ndarray, flags: np.ndarray,
-                  plen: np.ndarray, prof: Any, cls: np.ndarray, usable_row: np.ndarray,
-                  threads: int | None, firsts: dict[tuple[str, int], np.ndarray]) -> None:
-    """Per runtime: order each runtime's lookups with the resolver it uses under each
-    policy (simulate.runtimes.applies), apply Java's/Node's step in bulk, count.
+# per policy, per runtime: the resolver its processes use and the runtime's step on top
+# (None when the step cannot change the first choice)
+_Plan = list[list[tuple[tuple[str, int], str | None]]]
 
-    A resolver's order does not depend on which policy row asks for it, so each
-    (resolver, runtime) pair is ordered once per chunk: ``firsts`` holds the first row
-    of every lookup for the resolvers add_chunk already ran over the whole chunk; the
-    others are run once over the lookups of the runtimes that need them."""
-    L = chunk.lookups
+
+def _runtime_plan(policies: Sequence[Policy]) -> _Plan:
+    """Which resolver each runtime's processes use under each policy
+    (simulate.runtimes.applies), and the step that can change their first choice."""
+    plan: _Plan = []
+    for pol in policies:
+        row = []
+        for name in _rt.RUNTIMES:
+            if _rt.applies(pol.flavor, name):
+                key = _resolver(pol.flavor, pol.table)
+            else:
+                key = _resolver(_rt.LIBC_OF[name], None)
+            row.append((key, name if _rt.step_changes_first(name) else None))
+        plan.append(row)
+    return plan
+
+
+def _add_runtimes(report: Report, chunk: Chunk, src: np.ndarray, flags: np.ndarray,
+                  plen: np.ndarray, prof: Any, cls: np.ndarray, fam_row: np.ndarray,
+                  threads: int | None, firsts: dict[tuple[str, int], bulk.GroupOrder],
+                  plan: _Plan, ordered: set[tuple[str, int]]) -> None:
+    """Per runtime: each runtime's lookups take the first row of the resolver it uses
+    under each policy (``plan``), after Java's step; count.
+
+    A resolver's order does not depend on which policy row asks for it, so each resolver
+    is ordered once per chunk: ``firsts`` holds the orders add_chunk ran over the whole
+    chunk; any other resolver runs once over the lookups of the runtimes that use it
+    (``order_groups(groups=)``).  The step's first row comes from the resolver's order
+    (:func:`v6core.simulate.runtimes.first_after_step`), and one ``np.choose`` by runtime
+    code gathers each policy's first rows."""
+    nrt = len(_rt.RUNTIMES)
     if chunk.runtime is not None:
         rt = chunk.runtime
     else:
-        rt = _rt.assign(report.seen, prof, L, report.runtime_cum)
-    nonempty = np.diff(chunk.offsets) > 0
-    masks = [(rt == r) & nonempty for r in range(len(_rt.RUNTIMES))]
-    # the resolver of each (policy, runtime), and what runtimes each resolver serves
-    plan: list[list[tuple[str, int]]] = []
-    need: dict[tuple[str, int], tuple[str, Any, set[str]]] = {}
-    for pol in report.policies:
-        row = []
-        for name in _rt.RUNTIMES:
-            flavor, table = ((pol.flavor, pol.table) if _rt.applies(pol.flavor, name)
-                             else (_rt.LIBC_OF[name], None))
-            key = _resolver(flavor, table)
-            row.append(key)
-            need.setdefault(key, (flavor, table, set()))[2].add(name)
-        plan.append(row)
-    done: dict[tuple[tuple[str, int], str], np.ndarray] = {}
-    for key, (flavor, table, names) in need.items():
-        # runtimes whose step changes the first choice need the order; the rest take
-        # the resolver's first row (from add_chunk's pass when it ran this resolver)
-        for name in sorted(names):
-            if not _rt.step_changes_first(name) and key in firsts:
-                done[key, name] = firsts[key]
-        plain = [n for n in names if (key, n) not in done and not _rt.step_changes_first(n)]
-        if plain:
-            mask = np.logical_or.reduce([masks[_rt.RUNTIMES.index(n)] for n in plain])
-            first = _first_rows(chunk, src, flags, plen, mask, flavor, table, None, threads)
-            for n in plain:
-                done[key, n] = first
-        for name in names:
-            if (key, name) not in done:
-                done[key, name] = _first_rows(chunk, src, flags, plen,
-                                              masks[_rt.RUNTIMES.index(name)], flavor,
-                                              table, name, threads)
-    base_first: Any = None
-    sel = nonempty
-    rt_sel = rt[sel].astype(np.int64)
+        rt = _rt.assign(report.seen, prof, chunk.lookups, report.runtime_cum)
+    users: dict[tuple[str, int], np.ndarray] = {}
+    for row in plan:
+        for r, (key, _) in enumerate(row):
+            if key not in firsts:
+                users.setdefault(key, np.zeros(nrt, bool))[r] = True
+    for key, used in users.items():
+        # a policy's own table was run by add_chunk: what is left has the built-in one
+        firsts[key] = bulk.order_groups(chunk.dst, src, flags, plen, offsets=chunk.offsets,
+                                        flavor=key[0], policy=None,
+                                        want_order=key in ordered, threads=threads,
+                                        groups=used[rt])
+    v4: Any = None
+    rows: dict[tuple[tuple[str, int], str | None], np.ndarray] = {}
+
+    def first_rows(key: tuple[str, int], step: str | None) -> np.ndarray:
+        """(L,) first rows of resolver ``key`` after ``step``; valid for the lookups of
+        the runtimes that use them."""
+        nonlocal v4
+        if (key, step) not in rows:
+            res = firsts[key]
+            if step is None:
+                rows[key, step] = res.first
+            else:
+                if v4 is None:
+                    v4 = cls == _IPV4
+                assert res.order is not None            # asked for: key in ordered
+                rows[key, step] = _rt.first_after_step(
+                    res.first, res.order, chunk.offsets, None, step, v4=v4,
+                    groups=rt == _rt.RUNTIMES.index(step))
+        return rows[key, step]
+
+    # counts per (resolver, step): every policy and runtime using it takes its row
+    rt4 = rt.astype(np.intp) * 4
+    counts: dict[tuple[tuple[str, int], str | None], np.ndarray] = {}
+    changed: dict[tuple[Any, Any], np.ndarray] = {}
     for k, row in enumerate(plan):
-        first = np.full(L, -1, np.int64)
-        for r, name in enumerate(_rt.RUNTIMES):
-            mask = masks[r]
-            if mask.any():
-                first[mask] = done[row[r], name][mask]
-        fr = first[sel]
-        fam = _family(cls[fr], usable_row[fr])
-        report.runtime_stats[k] += np.bincount(rt_sel * 3 + fam,
-                                               minlength=3 * len(_rt.RUNTIMES)
-                                               ).reshape(len(_rt.RUNTIMES), 3)
-        if k == 0:
-            base_first = fr
-        else:
-            report.runtime_changed[k] += np.bincount(rt_sel[fr != base_first],
-                                                     minlength=len(_rt.RUNTIMES))
-
-
-def _first_rows(chunk: Chunk, src: np.ndarray, flags: np.ndarray, plen: np.ndarray,
-                mask: np.ndarray, flavor: str, table: Any, step: str | None,
-                threads: int | None) -> np.ndarray:
-    """(L,) the first row (chunk row index) of each lookup where ``mask`` is True, under
-    the resolver ``flavor``/``table`` and then runtime ``step``'s reordering (None: no
-    step); other lookups are -1."""
-    out = np.full(chunk.lookups, -1, np.int64)
-    if not mask.any():
-        return out
-    rows, offs = _rt.subset(mask, chunk.offsets)
-    d = chunk.dst[rows]
-    res = bulk.order_groups(d, src[rows], flags[rows], plen[rows], offsets=offs,
-                            flavor=flavor, policy=table, want_order=step is not None,
-                            threads=threads)
-    f = res.first
-    if step is not None:
-        assert res.order is not None
-        f = _rt.first_after_step(f, res.order, offs, d, step)
-    out[mask] = rows[f]
-    return out
+        for r, v in enumerate(row):
+            if v not in counts:
+                fam = fam_row[first_rows(*v)]        # 3 for an empty lookup: not counted
+                counts[v] = np.bincount(rt4 + fam, minlength=4 * nrt).reshape(nrt, 4)
+            report.runtime_stats[k][r] += counts[v][r, :3]
+            base = plan[0][r]
+            if k == 0 or v == base:
+                continue                               # the same rows: nothing changed
+            if (base, v) not in changed:
+                # an empty lookup is -1 in both
+                changed[base, v] = np.bincount(rt[first_rows(*v) != first_rows(*base)],
+                                               minlength=nrt)
+            report.runtime_changed[k][r] += changed[base, v][r]
 
 
 def merge_reports(into: Report, other: Report) -> Report:
