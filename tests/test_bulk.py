@@ -391,20 +391,27 @@ def test_threads_give_the_same_answer():
     assert np.array_equal(k1, bulk.musl_keys(dst, src, flags, offsets=offsets, threads=2))
 
 
+def _every_first_16_bits(rng, special) -> np.ndarray:
+    """(65536 + len(special), 16) addresses: one per first-16-bit value (the rest
+    random), then the ``special`` ones (the addresses the fast kernels need more than 16
+    bits for)."""
+    dst = rng.integers(0, 256, (65536 + len(special), 16), dtype=np.uint8)
+    dst[:65536, 0] = np.arange(65536) >> 8
+    dst[:65536, 1] = np.arange(65536) & 0xFF
+    for i, a in enumerate(special):
+        dst[65536 + i] = np.frombuffer(pack(a), np.uint8)
+    return dst
+
+
 def test_musl_keys_every_first_16_bits():
     # The fast kernel classifies by the first 16 bits plus fix-ups: sweep all 65536 of them
     # (and the addresses needing more than 16 bits) against musl_sort_key.
     rng = np.random.default_rng(5)
-    special = [pack(a) for a in ("::1", "::", "::2", "::ffff:1.2.3.4", "::fffe:1.2.3.4",
-                                 "::1:ffff:1.2.3.4", "2001::1", "2001:0:1::1", "2001:1::",
-                                 "2002::1", "fe80::1", "febf::1", "fec0::1", "ff02::1",
-                                 "ff0f::1", "fc00::1", "fdff::1", "fe00::1")]
-    n = 65536 + len(special)
-    dst = rng.integers(0, 256, (n, 16), dtype=np.uint8)
-    dst[:65536, 0] = np.arange(65536) >> 8
-    dst[:65536, 1] = np.arange(65536) & 0xFF
-    for i, s in enumerate(special):
-        dst[65536 + i] = np.frombuffer(s, np.uint8)
+    dst = _every_first_16_bits(rng, ("::1", "::", "::2", "::ffff:1.2.3.4", "::fffe:1.2.3.4",
+                                     "::1:ffff:1.2.3.4", "2001::1", "2001:0:1::1", "2001:1::",
+                                     "2002::1", "fe80::1", "febf::1", "fec0::1", "ff02::1",
+                                     "ff0f::1", "fc00::1", "fdff::1", "fe00::1"))
+    n = dst.shape[0]
     src = dst[rng.permutation(n)].copy()
     src[::7] = dst[::7]
     flags = (rng.random(n) < 0.8).astype(np.uint8)
@@ -456,17 +463,12 @@ def test_table_driven_keys_at_every_first_16_bits(flavor):
     # sweep all 65536 first-16-bit values and the addresses needing more, one row per
     # lookup, against the RFC's tables and scopes by ipaddress
     rng = np.random.default_rng(11)
-    special = [pack(a) for a in ("::1", "::", "::2", "::ffff:1.2.3.4", "::ffff:127.0.0.1",
-                                 "::ffff:169.254.9.9", "::ffff:169.255.0.1", "::fffe:1.2.3.4",
-                                 "::1:ffff:1.2.3.4", "::1:0:0:1", "2001::1", "2001:0:1::1",
-                                 "2001:1::", "2002::1", "fe80::1", "febf::1", "fec0::1",
-                                 "ff02::1", "ff0f::1", "fc00::1", "fdff::1", "3ffe::1")]
-    n = 65536 + len(special)
-    dst = rng.integers(0, 256, (n, 16), dtype=np.uint8)
-    dst[:65536, 0] = np.arange(65536) >> 8
-    dst[:65536, 1] = np.arange(65536) & 0xFF
-    for i, a in enumerate(special):
-        dst[65536 + i] = np.frombuffer(a, np.uint8)
+    dst = _every_first_16_bits(rng, (
+        "::1", "::", "::2", "::ffff:1.2.3.4", "::ffff:127.0.0.1", "::ffff:169.254.9.9",
+        "::ffff:169.255.0.1", "::fffe:1.2.3.4", "::1:ffff:1.2.3.4", "::1:0:0:1", "2001::1",
+        "2001:0:1::1", "2001:1::", "2002::1", "fe80::1", "febf::1", "fec0::1", "ff02::1",
+        "ff0f::1", "fc00::1", "fdff::1", "3ffe::1"))
+    n = dst.shape[0]
     src = dst[rng.permutation(n)].copy()
     src[::5] = dst[::5]
     src[1::5, 8:] = dst[1::5, 8:]
