@@ -611,11 +611,13 @@ row_arrays = st.sampled_from([
     np.zeros((2, 16), np.uint8), np.zeros((4, 16), np.uint8), b"\0" * 48, None, [b"\0" * 16],
     "2001:db8::1", 7,
 ])
-# values for uint8 per-row arrays (flags, plen, pos, cand_flags, cand_plen)
+# values for uint8 per-row arrays (flags, plen, pos, cand_flags, cand_plen) and the
+# per-group mask (groups)
 u8_arrays = st.sampled_from([
     np.zeros(2, np.uint8), np.zeros(4, np.uint8), np.zeros(3, np.int8), np.zeros(3, np.uint16),
     np.zeros(6, np.uint8)[::2], np.zeros((3, 1), np.uint8), [1, 1, 1], b"\1\1\1",
-    np.full(3, 255, np.uint8), np.full(3, 48, np.uint8),
+    np.full(3, 255, np.uint8), np.full(3, 48, np.uint8), np.ones(2, bool), np.ones(3, bool),
+    np.ones(4, bool)[::2],
 ])
 # values for out arrays
 outs = st.sampled_from([
@@ -653,7 +655,8 @@ KERNELS = {
     threads=None: bulk.sort_keys(dst, src, flags, plen, offsets=offsets, out=out,
                                  threads=threads),
     "order_groups": lambda dst=_D3, src=_D3, flags=None, plen=None, offsets=(0, 1, 3),
-    threads=None: bulk.order_groups(dst, src, flags, plen, offsets=offsets, threads=threads),
+    threads=None, groups=None: bulk.order_groups(dst, src, flags, plen, offsets=offsets,
+                                                 threads=threads, groups=groups),
     "order_groups_musl": lambda dst=_D3, src=_D3, flags=None, plen=None, offsets=(0, 1, 3),
     threads=None: bulk.order_groups(dst, src, flags, plen, offsets=offsets, flavor="musl",
                                     threads=threads),
