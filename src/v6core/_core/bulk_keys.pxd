@@ -54,14 +54,13 @@ cdef inline uint64_t bulk_key_finish(int flavor, uint64_t k, uint32_t flags, add
 
 cdef inline uint32_t bulk_wide_class(addr128_t a) noexcept nogil:
     """The ``BULK_W_*`` class of ``a`` (0 when its first 16 bits decide), branch-free."""
-    cdef uint32_t z = a.hi == 0
     cdef uint32_t top = <uint32_t>(a.lo >> 32), v4 = <uint32_t>a.lo
-    cdef uint32_t mapped = z & (top == 0xffffU)
     cdef uint32_t link4 = ((v4 >> 24) == 127U) | ((v4 >> 16) == 0xa9feU)
-    return ((z & (a.lo == 1)) * BULK_W_LOOPBACK
-            + mapped * (BULK_W_V4 + link4)
-            + (z & (top == 0) & (a.lo != 1)) * BULK_W_COMPAT
-            + (<uint32_t>(a.hi >> 32) == 0x20010000U) * BULK_W_TEREDO)
+    # inside ::/64: ::/96 (::1 apart), or IPv4-mapped, or neither (0)
+    cdef uint32_t low = ((top == 0) * (BULK_W_COMPAT - (BULK_W_COMPAT - BULK_W_LOOPBACK)
+                                       * (a.lo == 1))
+                         + (top == 0xffffU) * (BULK_W_V4 + link4))
+    return low if a.hi == 0 else (<uint32_t>(a.hi >> 32) == 0x20010000U) * BULK_W_TEREDO
 
 
 cdef inline uint32_t bulk_wide_attrs(const uint16_t *t, addr128_t a) noexcept nogil:
