@@ -100,23 +100,24 @@ cdef inline void bulk_kl_marks(const uint8_t *dst, const uint8_t *src, const uin
     """rfc6724-update learning from one lookup of ``n`` <= BULK_KL_SMALL rows (no
     explicit ones): the /48 of each usable source inside fd00::/8 is known-local
     (``sk_known_local_collect``).  ``marks[i]``: bit 0 row i's destination lies in one,
-    bit 1 its source does.  Branch-free, n * n compares (0 stands for "no /48": an
-    fd00::/8 /48 is never 0)."""
+    bit 1 its source does.  n * k compares for k such sources, without a branch on the
+    addresses (a /48 inside fd00::/8 only equals one inside fd00::/8)."""
     cdef uint64_t p48[BULK_KL_SMALL]
-    cdef Py_ssize_t i, j
+    cdef Py_ssize_t i, j, k = 0
     cdef uint64_t s48, d48
-    cdef uint32_t own, hit, anyown = 0
+    cdef uint32_t own, hit
     for i in range(n):
+        # the known-local /48s, packed: written always, kept when the source is one
         s48 = load_be64(src + 16 * (lo + i)) >> 16
         own = ((s48 >> 40) == 0xfd) & (flags == NULL or (flags[lo + i] & SK_F_USABLE) != 0)
-        p48[i] = s48 if own else 0
+        p48[k] = s48
+        k += own
         marks[i] = <uint8_t>(own << 1)
-        anyown |= own
-    if not anyown:
+    if k == 0:
         return
     for i in range(n):
         d48 = load_be64(dst + 16 * (lo + i)) >> 16
         hit = 0
-        for j in range(n):
+        for j in range(k):
             hit |= p48[j] == d48
-        marks[i] |= <uint8_t>(hit & ((d48 >> 40) == 0xfd))
+        marks[i] |= <uint8_t>hit
