@@ -53,7 +53,9 @@ cdef inline uint64_t bulk_key_finish(int flavor, uint64_t k, uint32_t flags, add
 
 
 cdef inline uint32_t bulk_wide_class(addr128_t a) noexcept nogil:
-    """The ``BULK_W_*`` class of ``a`` (0 when its first 16 bits decide), branch-free."""
+    """The ``BULK_W_*`` class of ``a`` (0 when its first 16 bits decide).  All but
+    Teredo lie in ::/64; the compiler may branch on that (cheaper here than computing
+    both sides: most IPv6 addresses skip the ::/64 tests)."""
     cdef uint32_t top = <uint32_t>(a.lo >> 32), v4 = <uint32_t>a.lo
     cdef uint32_t link4 = ((v4 >> 24) == 127U) | ((v4 >> 16) == 0xa9feU)
     # inside ::/64: ::/96 (::1 apart), or IPv4-mapped, or neither (0)
@@ -75,7 +77,7 @@ cdef inline uint64_t bulk_fast_key(int flavor, const uint16_t *t, const uint64_t
                                    uint8_t plen, uint32_t index, uint32_t kl) noexcept nogil:
     """The bulk key of one row (``flavor`` SK_RFC6724 or SK_GO) by the table ``t`` and
     ``fbits`` (``sk_wide_flag_bits`` of every flags byte): the same key ``sk_fill_row``
-    and ``bulk_filled_key`` give, without a table scan or a data-dependent branch.
+    and ``bulk_filled_key`` give, without a table scan.
     ``kl`` (rfc6724-update): bit 0 the destination, bit 1 the source lies in a
     known-local /48 (``bulk_kl_marks``), which gives them the row ``sk_known_local``
     gives (precedence 45, label 14; the table has no row longer than /16 inside

@@ -22,7 +22,7 @@
   address's first 16 bits and a few classes (``bulk_wide_table``; generated per policy
   from its own lookups and checked against them) whenever the policy allows it, which
   the built-in tables do; the key is then assembled by the same inlines of
-  ``sortkey.pxd`` as per call, with no data-dependent branch.  Other policies, explicit
+  ``sortkey.pxd`` as per call.  Other policies, explicit
   ``known_local`` and lookups of more than ``BULK_KL_SMALL`` rows under the update fill
   an ``sk_row_t`` per row as above.
 """

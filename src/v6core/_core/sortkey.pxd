@@ -268,8 +268,8 @@ cdef class SourceAddress:
 # ------------------------------------------------------------------ rules 1-9, one place
 # The wide key's layout, the flags a flavour reads and rule 9's CommonPrefixLen, as
 # inlines: ``sk_fill_row`` (every per-call path) and the bulk kernels use these same
-# functions.  Written without data-dependent branches (the bulk kernels meet rows in
-# random order); ``flavor`` is a constant at every bulk call site.
+# functions.  Written as selects rather than branches where they can (the bulk kernels
+# meet rows in random order); ``flavor`` is a constant at every bulk call site.
 
 cdef inline uint32_t sk_flavor_flags(int flavor, uint32_t flags) noexcept nogil:
     """The source flags the flavour reads: Go knows none (no rules 3, 4, 7)."""
