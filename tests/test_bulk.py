@@ -503,6 +503,23 @@ def test_table_driven_keys_at_every_first_16_bits(flavor):
             assert (k >> 12) & 0xFF == min(common, cap), r
 
 
+def test_which_policies_get_the_table_driven_kernel():
+    # the built-in rfc6724, go and update tables must take the table (a None would make
+    # the sweep above test the row scan instead); glibc's IPv4 scopes and rows the
+    # encoding cannot place take the row scan
+    from v6core._core import bulk_keys, sortkey, tables
+    for flavor, rules in (("rfc6724", "rfc6724"), ("go", "go"), ("rfc6724-update", "rfc6724")):
+        t = bulk_keys.bulk_wide_table(tables.default_compiled(flavor),
+                                      sortkey.flavor_code(rules))
+        assert t is not None and t.shape == (65536 + 6,), flavor
+    assert bulk_keys.bulk_wide_table(tables.default_compiled("glibc"),
+                                     sortkey.flavor_code("glibc")) is None
+    assert bulk_keys.bulk_wide_table(_OWN48.compiled("rfc6724-update"),
+                                     sortkey.flavor_code("rfc6724")) is None
+    assert bulk_keys.bulk_wide_table(ULA_FIX.compiled("rfc6724"),
+                                     sortkey.flavor_code("rfc6724")) is not None
+
+
 def test_group_larger_than_the_key_position_field():
     # 5000 candidates: positions beyond 4095 do not fit the key, so the group is sorted
     # by the exact path; the result still equals sort_destinations.

@@ -214,8 +214,8 @@ cdef bint _w_fill(const sk_policy_t *pol, uint16_t *t) noexcept nogil:
 def bulk_wide_table(CompiledPolicy cp, int flavor):
     """The attribute table of ``cp`` for ``bulk_fast_key`` (rfc6724 and go rules), or None
     when the encoding cannot express the policy (rows it cannot place, values out of
-    range, glibc-style IPv4 scopes).  Generated once per policy and checked against the
-    policy's own lookups at every row boundary."""
+    range, glibc-style IPv4 scopes, or a table the check below finds wrong).  Generated
+    once per policy and checked against the policy's own lookups at every row boundary."""
     if flavor not in (SK_RFC6724, SK_GO) or cp.pol.nscope4 != 0:
         return None
     key = (cp.precedence_rows, cp.label_rows)
@@ -250,8 +250,9 @@ def bulk_wide_table(CompiledPolicy cp, int flavor):
             v &= (1 << 128) - 1
             a = _a(v >> 64, v & 0xffffffffffffffff)
             if bulk_wide_attrs(&tv[0], a) != _w_entry(&cp.pol, a):
-                raise AssertionError(f"bulk_wide_table: {v:032x} reads differently from "
-                                     "the policy")          # a bug here, never the input's
+                # a bug here, never the input's: the row scan stays exact (tests assert
+                # that the built-in tables get a table)
+                return None
     if len(_w_cache) >= 16:
         _w_cache.clear()
     _w_cache[key] = t
