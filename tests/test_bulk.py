@@ -456,12 +456,18 @@ def _oracle_attrs(table, a: int) -> tuple[int, int, int]:
     return best[1], best[2], scope
 
 
-@pytest.mark.parametrize("flavor", ["rfc6724", "go", "rfc6724-update"])
+_RANK = {0: 1, bulk.FLAG_HOME: 2, bulk.FLAG_CARE_OF: 0, bulk.FLAG_HOME | bulk.FLAG_CARE_OF: 3}
+
+
+@pytest.mark.parametrize("flavor", ["rfc6724", "go", "rfc6724-update", "rfc6724-update:learn"])
 def test_table_driven_keys_at_every_first_16_bits(flavor):
     # rfc6724, go and the update read precedence, label and scope from a table by the
     # first 16 bits plus classes (::1, IPv4 and its link-local scopes, ::/96, Teredo):
     # sweep all 65536 first-16-bit values and the addresses needing more, one row per
-    # lookup, against the RFC's tables and scopes by ipaddress
+    # lookup, against the RFC's tables and scopes by ipaddress, RFC 6724 section 6's
+    # rules 3, 4 and 7 by the flags, and (":learn") the draft's known-local /48 of a
+    # lookup's one source
+    flavor, _, learn = flavor.partition(":")
     rng = np.random.default_rng(11)
     dst = _every_first_16_bits(rng, (
         "::1", "::", "::2", "::ffff:1.2.3.4", "::ffff:127.0.0.1", "::ffff:169.254.9.9",
@@ -472,18 +478,24 @@ def test_table_driven_keys_at_every_first_16_bits(flavor):
     src = dst[rng.permutation(n)].copy()
     src[::5] = dst[::5]
     src[1::5, 8:] = dst[1::5, 8:]
+    src[2::5, 6:] = dst[2::5, 6:]                      # the same /48
     flags = (rng.random(n) < 0.8).astype(np.uint8) | (
         rng.integers(0, 64, n).astype(np.uint8) & 0x3E)
     plen = np.where(rng.random(n) < 0.5, 255, rng.integers(0, 129, n)).astype(np.uint8)
     keys = bulk.sort_keys(dst, src, flags, plen, offsets=np.arange(n + 1),
-                          flavor=flavor, learn_known_local=False)
+                          flavor=flavor, learn_known_local=bool(learn))
     table = [(ipaddress.IPv6Network(t), p, lab) for t, p, lab in
              (_UPDATE_TABLE if flavor == "rfc6724-update" else _RFC_TABLE)]
+    learned = 0
     for r in range(n):
         k = int(keys[r])
         d, s = int.from_bytes(bytes(dst[r]), "big"), int.from_bytes(bytes(src[r]), "big")
         dprec, dlabel, dscope = _oracle_attrs(table, d)
-        usable = bool(flags[r] & bulk.FLAG_USABLE)
+        f = int(flags[r])
+        usable = bool(f & bulk.FLAG_USABLE)
+        if learn and usable and s >> 120 == 0xFD and d >> 80 == s >> 80:
+            dprec, dlabel = 45, 14                      # the draft's known-local row
+            learned += 1
         assert k & 0xFFF == 4095, r
         if flavor == "go" and not usable:
             assert k == 4095, r                 # Go: unreachable rows are all equal
@@ -492,15 +504,27 @@ def test_table_driven_keys_at_every_first_16_bits(flavor):
         assert 15 - ((k >> 20) & 15) == dscope, (r, hex(d))
         assert bool(k >> 62 & 1) == usable, r
         if not usable:
-            assert k >> 57 & 0x3F == 0 and (k >> 12) & 0xFF == 0, r
+            assert k >> 57 & 0x3F == 0 and (k >> 12) & 0xFF == 0 and not k >> 24 & 1, r
             continue
         _, slabel, sscope = _oracle_attrs(table, s)
+        if learn and s >> 120 == 0xFD:
+            slabel = 14
         assert bool(k >> 61 & 1) == (dscope == sscope), (r, hex(d), hex(s))
         assert bool(k >> 57 & 1) == (dlabel == slabel), (r, hex(d), hex(s))
+        go = flavor == "go"                      # Go reads no flags: rules 3, 4, 7 tie
+        assert bool(k >> 60 & 1) == (go or not f & bulk.FLAG_DEPRECATED), r
+        assert k >> 58 & 3 == (1 if go else _RANK[f & (bulk.FLAG_HOME | bulk.FLAG_CARE_OF)])
+        assert bool(k >> 24 & 1) == (go or not f & bulk.FLAG_ENCAPSULATED), r
         if not _is_v4(bytes(dst[r])):
             common = 128 - (d ^ s).bit_length()
-            cap = 64 if flavor == "go" or plen[r] == 255 else int(plen[r])
+            cap = 64 if go or plen[r] == 255 else int(plen[r])
             assert (k >> 12) & 0xFF == min(common, cap), r
+        elif go or not _is_v4(bytes(src[r])):
+            assert (k >> 12) & 0xFF == 0, r      # Go: rule 9 between IPv6 only
+        else:
+            common = 32 - ((d ^ s) & 0xFFFFFFFF).bit_length()
+            assert (k >> 12) & 0xFF == min(common, 32 if plen[r] == 255 else int(plen[r])), r
+    assert not learn or learned > 20, learned           # the sweep met known-local rows
 
 
 def test_which_policies_get_the_table_driven_kernel():
@@ -518,6 +542,47 @@ def test_which_policies_get_the_table_driven_kernel():
                                      sortkey.flavor_code("rfc6724")) is None
     assert bulk_keys.bulk_wide_table(ULA_FIX.compiled("rfc6724"),
                                      sortkey.flavor_code("rfc6724")) is not None
+    # shared between calls, so read-only; the values of no row are part of what a
+    # table is made from (same rows, other defaults: other tables)
+    t = bulk_keys.bulk_wide_table(tables.default_compiled("go"), sortkey.flavor_code("go"))
+    assert not t.flags.writeable
+    rows = [(pack("2002::"), 16, 7)]
+    a, b = (bulk_keys.bulk_wide_table(
+        sortkey.CompiledPolicy(rows, rows, precedence_default=d, label_default=1),
+        sortkey.flavor_code("rfc6724")) for d in (40, 9))
+    assert a is not None and b is not None
+    assert a[0x2001] >> 8 == 40 and b[0x2001] >> 8 == 9 and a[0x2002] >> 8 == 7
+    with pytest.raises(TypeError):
+        bulk_keys.bulk_wide_table(None, 0)
+
+
+@pytest.mark.parametrize("n", [32, 33])
+def test_update_learning_either_side_of_the_inline_limit(n):
+    # lookups of up to 32 rows learn their known-local /48s inline (bulk_kl_marks),
+    # larger ones by filling rows (sk_known_local_collect); both against sort_destinations
+    rng = np.random.default_rng(n)
+    groups = []
+    for _ in range(6):
+        group = []
+        for i in range(n):
+            p48 = int(rng.choice(_KL48))
+            d = ((p48 << 80) | int(rng.integers(0, 1 << 62))).to_bytes(16, "big")
+            if i % 5 == 4:
+                d = pack(f"192.0.2.{i + 1}")
+                s = pack("10.0.0.5")
+            else:
+                s = ((int(rng.choice(_KL48)) << 80) | 5).to_bytes(16, "big")
+            group.append((d, s if i % 7 else None, 0, None))
+        groups.append(group)
+    dst, src, flags, plen, offsets = _arrays(groups)
+    res = bulk.order_groups(dst, src, flags, plen, offsets=offsets, flavor="rfc6724-update")
+    keys = bulk.sort_keys(dst, src, flags, plen, offsets=offsets, flavor="rfc6724-update")
+    for g, group in enumerate(groups):
+        lo, hi = offsets[g], offsets[g + 1]
+        want = _reference_order(group, "rfc6724-update", None)
+        assert [int(r) - lo for r in res.order[lo:hi]] == want, g
+        if not res.exact[g]:
+            assert list(np.argsort(-keys[lo:hi].astype(np.float64), kind="stable")) == want
 
 
 def test_group_larger_than_the_key_position_field():

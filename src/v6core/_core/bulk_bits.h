@@ -1,5 +1,6 @@
-/* Bit helpers of the branch-free bulk key kernels (bulk_musl.h, bulk_wide.h): an address
- * half in host order, and the common prefix length of two addresses. */
+/* Bit helpers of the branch-free musl key kernel (bulk_musl.h, which the extension and
+ * bench/musl_kernel_loop.c include): an address half in host order, and the common
+ * prefix length of two addresses. */
 #ifndef V6CORE_BULK_BITS_H
 #define V6CORE_BULK_BITS_H
 

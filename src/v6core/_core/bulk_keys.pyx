@@ -211,14 +211,15 @@ cdef bint _w_fill(const sk_policy_t *pol, uint16_t *t) noexcept nogil:
     return True
 
 
-def bulk_wide_table(CompiledPolicy cp, int flavor):
+def bulk_wide_table(CompiledPolicy cp not None, int flavor):
     """The attribute table of ``cp`` for ``bulk_fast_key`` (rfc6724 and go rules), or None
     when the encoding cannot express the policy (rows it cannot place, values out of
     range, glibc-style IPv4 scopes, or a table the check below finds wrong).  Generated
     once per policy and checked against the policy's own lookups at every row boundary."""
     if flavor not in (SK_RFC6724, SK_GO) or cp.pol.nscope4 != 0:
         return None
-    key = (cp.precedence_rows, cp.label_rows)
+    # everything the table is made from (rows and the values of no row)
+    key = (cp.precedence_rows, cp.label_rows, cp.pol.prec_default, cp.pol.label_default)
     t = _w_cache.get(key)
     if t is not None:
         return t
@@ -253,6 +254,7 @@ def bulk_wide_table(CompiledPolicy cp, int flavor):
                 # a bug here, never the input's: the row scan stays exact (tests assert
                 # that the built-in tables get a table)
                 return None
+    t.setflags(write=False)         # shared by every caller of this policy
     if len(_w_cache) >= 16:
         _w_cache.clear()
     _w_cache[key] = t

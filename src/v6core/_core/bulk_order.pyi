@@ -32,5 +32,5 @@ def order_groups(
     threads: int | None = None,
     known_local: Any = None,
     learn_known_local: bool = True,
-    groups: npt.ArrayLike | None = None,
+    groups: npt.NDArray[np.uint8] | npt.NDArray[np.bool_] | None = None,
 ) -> GroupOrder: ...

@@ -348,6 +348,12 @@ def order_groups(dst, src, flags=None, plen=None, *, offsets, str flavor="rfc672
     or by the exact pairwise path (``sortkey.sk_sort``) where a key cannot express the
     order (see the module docstring).  musl groups are limited to 48 rows.
 
+    groups : (G,) uint8 or bool ndarray, optional
+        Order only the groups where it is nonzero (a subset of lookups, without copying
+        their rows).  The others are checked like every group but not ordered: ``first``
+        -1, ``rule`` and ``exact`` 0, and their rows in input order in ``order`` (tell
+        them from empty groups by the mask).
+
     Returns
     -------
     GroupOrder(order, first, rule, exact); ``order`` is None unless ``want_order``.
