@@ -97,6 +97,29 @@ cdef inline uint64_t bulk_fast_key(int flavor, const uint16_t *t, const uint64_t
         index)
 
 
+cdef inline bint bulk_fast_ok(const uint16_t *wide, const bulk_kl_t *kl,
+                              Py_ssize_t n) noexcept nogil:
+    """Whether a lookup of ``n`` rows takes ``bulk_fast_key`` (with ``wide``, the policy's
+    ``bulk_wide_table`` or NULL): not when the update's known-local /48s come from
+    ``known_local=``, from rows of the table or from more than BULK_KL_SMALL rows (those
+    fill rows: ``bulk_fill_group``)."""
+    return wide != NULL and not (
+        kl != NULL and kl.on and (kl.nexplicit or kl.nskip or n > BULK_KL_SMALL))
+
+
+cdef inline uint64_t bulk_fast_row_key(int flavor, const uint16_t *wide,
+                                       const uint64_t *fbits, const uint8_t *dst,
+                                       const uint8_t *src, const uint8_t *flags,
+                                       const uint8_t *plen, Py_ssize_t lo, Py_ssize_t r,
+                                       const uint8_t *marks) noexcept nogil:
+    """``bulk_fast_key`` of row ``r`` of the lookup starting at row ``lo`` (``flags`` and
+    ``plen`` may be NULL: usable, unknown; ``marks`` from ``bulk_kl_marks`` or NULL)."""
+    return bulk_fast_key(flavor, wide, fbits, dst + 16 * r, src + 16 * r,
+                         flags[r] if flags != NULL else SK_F_USABLE,
+                         plen[r] if plen != NULL else BULK_PLEN_UNKNOWN, <uint32_t>(r - lo),
+                         marks[r - lo] if marks != NULL else 0)
+
+
 cdef inline void bulk_kl_marks(const uint8_t *dst, const uint8_t *src, const uint8_t *flags,
                                Py_ssize_t lo, Py_ssize_t n, uint8_t *marks) noexcept nogil:
     """rfc6724-update learning from one lookup of ``n`` <= BULK_KL_SMALL rows (no

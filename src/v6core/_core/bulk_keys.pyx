@@ -299,24 +299,17 @@ cdef const uint64_t *bulk_flag_bits(int flavor) noexcept nogil:
     return &_fbits[1][0] if flavor == SK_GO else &_fbits[0][0]
 
 
-cdef inline uint64_t _fast_row(int flavor, const uint16_t *wide, const uint8_t *dst,
-                               const uint8_t *src, const uint8_t *flags, const uint8_t *plen,
-                               Py_ssize_t lo, Py_ssize_t r, const uint8_t *marks) noexcept nogil:
-    return bulk_fast_key(flavor, wide, bulk_flag_bits(flavor), dst + 16 * r, src + 16 * r,
-                         flags[r] if flags != NULL else SK_F_USABLE,
-                         plen[r] if plen != NULL else BULK_PLEN_UNKNOWN, <uint32_t>(r - lo),
-                         marks[r - lo] if marks != NULL else 0)
-
-
 # one loop per flavour, so the compiler sees the flavour as a constant in bulk_fast_key.
-# Keep _fast_row to these two call sites: with a third, gcc 12 -O2 stopped inlining it
-# and every flavour's keys took 30 % longer (a per-flavour loop for the update, tried).
+# Keep bulk_fast_row_key to these two call sites here: with a third, gcc 12 -O2 stopped
+# inlining it and every flavour's keys took 30 % longer (a per-flavour loop for the
+# update, tried).
 cdef void _fast_rows_go(const uint16_t *wide, const uint8_t *dst, const uint8_t *src,
                         const uint8_t *flags, const uint8_t *plen, Py_ssize_t lo,
                         Py_ssize_t n, uint64_t *out) noexcept nogil:
     cdef Py_ssize_t r
     for r in range(lo, lo + n):
-        out[r] = _fast_row(SK_GO, wide, dst, src, flags, plen, lo, r, NULL)
+        out[r] = bulk_fast_row_key(SK_GO, wide, bulk_flag_bits(SK_GO), dst, src, flags,
+                                   plen, lo, r, NULL)
 
 
 cdef void _fast_rows_rfc(const uint16_t *wide, const uint8_t *dst, const uint8_t *src,
@@ -324,7 +317,8 @@ cdef void _fast_rows_rfc(const uint16_t *wide, const uint8_t *dst, const uint8_t
                          Py_ssize_t n, const uint8_t *marks, uint64_t *out) noexcept nogil:
     cdef Py_ssize_t r
     for r in range(lo, lo + n):
-        out[r] = _fast_row(SK_RFC6724, wide, dst, src, flags, plen, lo, r, marks)
+        out[r] = bulk_fast_row_key(SK_RFC6724, wide, bulk_flag_bits(SK_RFC6724), dst, src,
+                                   flags, plen, lo, r, marks)
 
 
 @cython.boundscheck(False)
@@ -341,7 +335,7 @@ cdef void _keys_range(int flavor, const sk_policy_t *pol, bint musl_fast,
     for g in range(g0, g1):
         lo = offsets[g]
         n = offsets[g + 1] - lo
-        if wide != NULL and not (kl.on and (kl.nexplicit or kl.nskip or n > BULK_KL_SMALL)):
+        if bulk_fast_ok(wide, kl, n):
             # rfc6724 / go / rfc6724-update by table; the flavour a constant in each call
             if kl.on:
                 bulk_kl_marks(dst, src, flags, lo, n, marks)

@@ -35,11 +35,11 @@ from v6core._core.sortkey cimport (
 )
 from v6core._core.bulk_common cimport (
     bulk_kl_t, bulk_kl_fill, bulk_load_row, bulk_nrows, bulk_rows_arg, bulk_u8_arg,
-    BULK_PLEN_UNKNOWN,
 )
 from v6core._core.bulk_keys cimport (
-    bulk_musl_key_fast, bulk_wide_key, bulk_filled_key, bulk_fill_group, bulk_fast_key,
-    bulk_kl_marks, bulk_flag_bits, BULK_K_CPL, BULK_POS_LIMIT, BULK_KL_SMALL,
+    bulk_musl_key_fast, bulk_wide_key, bulk_filled_key, bulk_fill_group, bulk_fast_ok,
+    bulk_fast_row_key, bulk_kl_marks, bulk_flag_bits, BULK_K_CPL, BULK_POS_LIMIT,
+    BULK_KL_SMALL,
 )
 from v6core._core.bulk_keys import bulk_wide_table
 from v6core._core.bulk_common import check_offsets, pool_map, \
@@ -181,8 +181,7 @@ cdef int bulk_order_group(int flavor, const sk_policy_t *pol, bint musl_fast,
     cdef bint kl_on = kl != NULL and kl.on
     cdef uint8_t marks[BULK_KL_SMALL]
     cdef const uint64_t *fbits = bulk_flag_bits(flavor)
-    cdef bint fast = wide != NULL and not (
-        kl_on and (kl.nexplicit or kl.nskip or n > BULK_KL_SMALL))
+    cdef bint fast = bulk_fast_ok(wide, kl, n)
     cdef bint filled = not fast and (flavor == SK_GO or kl_on)
     if filled:
         for i in range(n):
@@ -206,11 +205,8 @@ cdef int bulk_order_group(int flavor, const sk_policy_t *pol, bint musl_fast,
                 all_v4 = False
         else:
             if fast:
-                keys[i] = bulk_fast_key(
-                    flavor, wide, fbits, dst + 16 * (lo + i), src + 16 * (lo + i),
-                    flags[lo + i] if flags != NULL else SK_F_USABLE,
-                    plen[lo + i] if plen != NULL else BULK_PLEN_UNKNOWN, <uint32_t>i,
-                    marks[i] if kl_on else 0)
+                keys[i] = bulk_fast_row_key(flavor, wide, fbits, dst, src, flags, plen, lo,
+                                            lo + i, marks if kl_on else NULL)
             elif filled:
                 keys[i] = bulk_filled_key(flavor, &rows[i])
             else:
