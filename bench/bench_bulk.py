@@ -272,14 +272,18 @@ def test_musl_keys_bulk(benchmark, rows, reference, threads):
 
 # ---------------------------------------------------------------- grouped ordering
 
-@pytest.mark.parametrize("flavor", bulk.FLAVORS)
-def test_order_groups(benchmark, rows, flavor):
+def _groups_of_4(rows):
+    """The first (at most) 4,000,000 rows as lookups of 4: n, dst, src, flags, offsets."""
     dst, src, flags, _ = rows
     n = min(ROWS, 4_000_000) // 4 * 4
+    return n, dst[:n], src[:n], flags[:n], np.arange(0, n + 1, 4, dtype=np.int64)
+
+
+@pytest.mark.parametrize("flavor", bulk.FLAVORS)
+def test_order_groups(benchmark, rows, flavor):
+    n, dst, src, flags, offsets = _groups_of_4(rows)
     benchmark.group = f"order_groups, {n:,} rows in groups of 4 (no peer)"
     benchmark.extra_info.update(role="v6core", items=n)
-    dst, src, flags = dst[:n], src[:n], flags[:n]
-    offsets = np.arange(0, n + 1, 4, dtype=np.int64)
     res = benchmark.pedantic(bulk.order_groups, args=(dst, src, flags),
                              kwargs={"offsets": offsets, "flavor": flavor,
                                      "want_order": False}, rounds=2, iterations=1)
@@ -300,12 +304,9 @@ def test_order_groups(benchmark, rows, flavor):
 def test_sort_keys_flavors(benchmark, rows, flavor):
     # the new flavours' key rates beside musl's in the same run (aim: within 1.5x); the
     # update also without learning known-local /48s, to show what the learning costs
-    dst, src, flags, _ = rows
-    n = min(ROWS, 4_000_000) // 4 * 4
+    n, dst, src, flags, offsets = _groups_of_4(rows)
     benchmark.group = f"sort_keys, {n:,} rows in groups of 4: musl, go, rfc6724-update"
     benchmark.extra_info.update(role="v6core", items=n)
-    dst, src, flags = dst[:n], src[:n], flags[:n]
-    offsets = np.arange(0, n + 1, 4, dtype=np.int64)
     flavor, _, option = flavor.partition(":")
     extra = {"learn_known_local": False} if option == "no-known-local" else {}
     # the same preallocated output for every flavour (no page faults in the figure)

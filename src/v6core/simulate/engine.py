@@ -317,8 +317,8 @@ def _add_runtimes(report: Report, chunk: Chunk, src: np.ndarray, flags: np.ndarr
     is ordered once per chunk: ``firsts`` holds the orders add_chunk ran over the whole
     chunk; any other resolver runs once over the lookups of the runtimes that use it
     (``order_groups(groups=)``).  The step's first row comes from the resolver's order
-    (:func:`v6core.simulate.runtimes.first_after_step`), and one ``np.choose`` by runtime
-    code gathers each policy's first rows."""
+    (:func:`v6core.simulate.runtimes.first_after_step`); each (resolver, step) is counted
+    once by runtime code, and every policy and runtime that uses it takes its row."""
     nrt = len(_rt.RUNTIMES)
     if chunk.runtime is not None:
         rt = chunk.runtime
