@@ -535,7 +535,7 @@ def test_which_policies_get_the_table_driven_kernel():
     for flavor, rules in (("rfc6724", "rfc6724"), ("go", "go"), ("rfc6724-update", "rfc6724")):
         t = bulk_keys.bulk_wide_table(tables.default_compiled(flavor),
                                       sortkey.flavor_code(rules))
-        assert t is not None and t.shape == (65536 + 6,), flavor
+        assert t is not None and t.shape == (65536 + 7,), flavor
     assert bulk_keys.bulk_wide_table(tables.default_compiled("glibc"),
                                      sortkey.flavor_code("glibc")) is None
     assert bulk_keys.bulk_wide_table(_OWN48.compiled("rfc6724-update"),
@@ -556,9 +556,23 @@ def test_which_policies_get_the_table_driven_kernel():
         bulk_keys.bulk_wide_table(None, 0)
 
 
+def _check_update_learning(groups):
+    """order_groups and sort_keys under rfc6724-update (learning from the sources) against
+    sort_destinations, group by group."""
+    dst, src, flags, plen, offsets = _arrays(groups)
+    res = bulk.order_groups(dst, src, flags, plen, offsets=offsets, flavor="rfc6724-update")
+    keys = bulk.sort_keys(dst, src, flags, plen, offsets=offsets, flavor="rfc6724-update")
+    for g, group in enumerate(groups):
+        lo, hi = offsets[g], offsets[g + 1]
+        want = _reference_order(group, "rfc6724-update", None)
+        assert [int(r) - lo for r in res.order[lo:hi]] == want, g
+        if not res.exact[g]:
+            assert list(np.argsort(-keys[lo:hi].astype(np.float64), kind="stable")) == want
+
+
 @pytest.mark.parametrize("n", [32, 33])
 def test_update_learning_either_side_of_the_inline_limit(n):
-    # lookups of up to 32 rows learn their known-local /48s inline (bulk_kl_marks),
+    # lookups of up to 32 rows learn their known-local /48s inline (bulk_kl_group),
     # larger ones by filling rows (sk_known_local_collect); both against sort_destinations
     rng = np.random.default_rng(n)
     groups = []
@@ -574,15 +588,33 @@ def test_update_learning_either_side_of_the_inline_limit(n):
                 s = ((int(rng.choice(_KL48)) << 80) | 5).to_bytes(16, "big")
             group.append((d, s if i % 7 else None, 0, None))
         groups.append(group)
-    dst, src, flags, plen, offsets = _arrays(groups)
-    res = bulk.order_groups(dst, src, flags, plen, offsets=offsets, flavor="rfc6724-update")
-    keys = bulk.sort_keys(dst, src, flags, plen, offsets=offsets, flavor="rfc6724-update")
-    for g, group in enumerate(groups):
-        lo, hi = offsets[g], offsets[g + 1]
-        want = _reference_order(group, "rfc6724-update", None)
-        assert [int(r) - lo for r in res.order[lo:hi]] == want, g
-        if not res.exact[g]:
-            assert list(np.argsort(-keys[lo:hi].astype(np.float64), kind="stable")) == want
+    _check_update_learning(groups)
+
+
+@pytest.mark.parametrize("sources", [
+    [],                                               # no known-local /48
+    ["fd00:0:1::5"],                                  # one
+    ["fd00:0:1::5", "fd00:0:1::6"],                   # one, from two sources
+    ["fd00:0:1::5", "fd12:3456:789b::5"],             # two: each destination scans
+    ["fd00:0:1::5", "fd12:3456:789b::5", "fdff:ffff:ffff::1"],
+])
+def test_update_learning_with_none_one_or_several_known_local_48s(sources):
+    # the inline learning keeps one /48 per lookup and scans the sources when there are
+    # more; IPv4 rows and ::1 (whose first 48 bits are all zero, as an unusable row's
+    # source is) must never count as inside one.  Every row order of a few such lookups,
+    # against sort_destinations.
+    others = [("192.0.2.1", "10.0.0.5"), ("::1", "::1"), ("2001:db8::1", None),
+              ("fd12:3456:789a::1", "fd12:3456:789a::9"), ("192.0.2.9", None)]
+    dests = ["fd00:0:1::1", "fd12:3456:789b::1", "fdff:ffff:ffff::7", "fd00:0:2::1"]
+    rows = [(d, s) for d, s in others]
+    rows += [(d, sources[i % len(sources)] if sources else None) for i, d in enumerate(dests)]
+    rng = np.random.default_rng(len(sources))
+    groups = []
+    for _ in range(40):
+        pick = rng.permutation(len(rows))[:int(rng.integers(2, len(rows) + 1))]
+        groups.append([(pack(rows[i][0]), pack(rows[i][1]) if rows[i][1] else None, 0, None)
+                       for i in pick])
+    _check_update_learning(groups)
 
 
 def test_group_larger_than_the_key_position_field():

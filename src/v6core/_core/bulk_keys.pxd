@@ -25,7 +25,8 @@ cdef enum:
     BULK_W_V4_LINK = 3       # ::ffff:0:0/96 in 127/8 or 169.254/16 (RFC 6724 3.2)
     BULK_W_COMPAT = 4        # ::/96 other than ::1
     BULK_W_TEREDO = 5        # 2001::/32
-    BULK_W_ENTRIES = BULK_W_T16 + 6
+    BULK_W_KNOWN_LOCAL = 6   # rfc6724-update: inside a known-local /48 (bulk_kl_bits)
+    BULK_W_ENTRIES = BULK_W_T16 + 7
     BULK_KL_SMALL = 32       # rfc6724-update groups up to this size mark known-local inline
 
 
@@ -38,7 +39,7 @@ cdef Py_ssize_t bulk_fill_group(int flavor, const sk_policy_t *pol, const bulk_k
 cdef const uint64_t *bulk_flag_bits(int flavor) noexcept nogil
 
 
-cdef inline uint64_t bulk_key_finish(int flavor, uint64_t k, uint32_t flags, addr128_t dst,
+cdef inline uint64_t bulk_key_finish(int flavor, uint64_t k, uint32_t flags, bint v4,
                                      int32_t cpl, uint32_t index) noexcept nogil:
     """The bulk key from the rules 1-8 key ``k`` and the rule-9 value ``cpl`` (0 when the
     row is unusable): Go holds two destinations without a source equal (rule 1 stops
@@ -47,7 +48,7 @@ cdef inline uint64_t bulk_key_finish(int flavor, uint64_t k, uint32_t flags, add
     cpl = cpl if usable else 0
     if flavor == SK_GO:
         k &= <uint64_t>0 - usable
-        cpl = 0 if addr_is_v4mapped(dst) else cpl
+        cpl = 0 if v4 else cpl
     k |= <uint64_t>(cpl & 0xff) << BULK_K_CPL
     return k | (<uint64_t>(BULK_POS_LIMIT - 1 - index) if index < BULK_POS_LIMIT else 0)
 
@@ -65,11 +66,17 @@ cdef inline uint32_t bulk_wide_class(addr128_t a) noexcept nogil:
     return low if a.hi == 0 else (<uint32_t>(a.hi >> 32) == 0x20010000U) * BULK_W_TEREDO
 
 
-cdef inline uint32_t bulk_wide_attrs(const uint16_t *t, addr128_t a) noexcept nogil:
-    """``precedence << 8 | label << 4 | scope`` of ``a`` from a ``bulk_wide_table``."""
-    cdef uint32_t c = bulk_wide_class(a)
+cdef inline uint32_t bulk_wide_entry(const uint16_t *t, addr128_t a,
+                                     uint32_t c) noexcept nogil:
+    """``precedence << 8 | label << 4 | scope`` of ``a`` from a ``bulk_wide_table``, given
+    its ``BULK_W_*`` class ``c`` (0: by its first 16 bits)."""
     cdef uint32_t m = <uint32_t>0 - (c != 0)
     return t[((BULK_W_T16 + c) & m) | (<uint32_t>(a.hi >> 48) & ~m)]
+
+
+cdef inline uint32_t bulk_wide_attrs(const uint16_t *t, addr128_t a) noexcept nogil:
+    """``bulk_wide_entry`` of ``a`` by its own class."""
+    return bulk_wide_entry(t, a, bulk_wide_class(a))
 
 
 cdef inline uint64_t bulk_fast_key(int flavor, const uint16_t *t, const uint64_t *fbits,
@@ -79,21 +86,21 @@ cdef inline uint64_t bulk_fast_key(int flavor, const uint16_t *t, const uint64_t
     ``fbits`` (``sk_wide_flag_bits`` of every flags byte): the same key ``sk_fill_row``
     and ``bulk_filled_key`` give, without a table scan.
     ``kl`` (rfc6724-update): bit 0 the destination, bit 1 the source lies in a
-    known-local /48 (``bulk_kl_marks``), which gives them the row ``sk_known_local``
-    gives (precedence 45, label 14; the table has no row longer than /16 inside
+    known-local /48 (``bulk_kl_bits``), which gives them the row ``sk_known_local``
+    gives (the table's BULK_W_KNOWN_LOCAL entry; it has no row longer than /16 inside
     fd00::/8 to match first)."""
     cdef addr128_t dst = addr_load(d), src = addr_load(s)
-    cdef uint32_t de = bulk_wide_attrs(t, dst), se = bulk_wide_attrs(t, src)
-    cdef int32_t dprec = <int32_t>(de >> 8), dlabel = <int32_t>((de >> 4) & 15)
-    cdef int32_t slabel = <int32_t>((se >> 4) & 15)
-    dprec = SK_KNOWN_LOCAL_PREC if kl & 1 else dprec
-    dlabel = SK_KNOWN_LOCAL_LABEL if kl & 1 else dlabel
-    slabel = SK_KNOWN_LOCAL_LABEL if kl & 2 else slabel
+    cdef uint32_t dc = bulk_wide_class(dst)
+    # an address inside fd00::/8 has class 0: kl gives it the known-local entry instead
+    cdef uint32_t de = bulk_wide_entry(t, dst, dc | (kl & 1) * BULK_W_KNOWN_LOCAL)
+    cdef uint32_t se = bulk_wide_entry(t, src, bulk_wide_class(src)
+                                       | ((kl >> 1) & 1) * BULK_W_KNOWN_LOCAL)
     return bulk_key_finish(
         flavor, fbits[flags & 0xff] | sk_wide_attr_bits(
-            flags & SK_F_USABLE, <int32_t>(de & 15), <int32_t>(se & 15), dlabel, slabel, dprec),
-        flags, dst, sk_cpl_rfc(flavor == SK_GO, src, dst,
-                               -1 if plen == BULK_PLEN_UNKNOWN else plen),
+            flags & SK_F_USABLE, <int32_t>(de & 15), <int32_t>(se & 15),
+            <int32_t>((de >> 4) & 15), <int32_t>((se >> 4) & 15), <int32_t>(de >> 8)),
+        flags, addr_is_v4mapped(dst), sk_cpl_rfc(flavor == SK_GO, src, dst,
+                                                 -1 if plen == BULK_PLEN_UNKNOWN else plen),
         index)
 
 
@@ -107,42 +114,57 @@ cdef inline bint bulk_fast_ok(const uint16_t *wide, const bulk_kl_t *kl,
         kl != NULL and kl.on and (kl.nexplicit or kl.nskip or n > BULK_KL_SMALL))
 
 
+cdef inline uint64_t bulk_kl_group(const uint8_t *src, const uint8_t *flags, Py_ssize_t lo,
+                                   Py_ssize_t n) noexcept nogil:
+    """rfc6724-update learning in a lookup of ``n`` <= BULK_KL_SMALL rows from ``lo`` (no
+    explicit known-local /48s): the /48 of each usable source inside fd00::/8 is
+    known-local (``sk_known_local_collect``).  Returns the lookup's one such /48 (as
+    ``hi >> 16``), with bit 63 set when it has none, or bit 62 when it has more than one
+    (``bulk_kl_bits`` then scans the sources).  Without a branch on the addresses."""
+    cdef Py_ssize_t i
+    cdef uint64_t s48, m, p_and = ~<uint64_t>0, p_or = 0
+    cdef uint32_t own, any_own = 0, usable = SK_F_USABLE
+    for i in range(n):
+        s48 = load_be64(src + 16 * (lo + i)) >> 16
+        if flags != NULL:
+            usable = flags[lo + i]
+        own = ((s48 >> 40) == 0xfd) & (usable & SK_F_USABLE)
+        m = <uint64_t>0 - own
+        p_and &= s48 | ~m
+        p_or |= s48 & m
+        any_own |= own
+    return (p_or | <uint64_t>(any_own ^ 1) << 63
+            | <uint64_t>((p_and != p_or) & any_own) << 62)
+
+
+cdef inline uint32_t bulk_kl_bits(uint64_t group, const uint8_t *dst, const uint8_t *src,
+                                  const uint8_t *flags, Py_ssize_t lo, Py_ssize_t n,
+                                  Py_ssize_t r) noexcept nogil:
+    """The ``kl`` bits of ``bulk_fast_key`` for row ``r`` of a lookup of ``n`` rows from
+    ``lo`` (``group`` from ``bulk_kl_group``): bit 1 its source lies in fd00::/8 (then in
+    its own known-local /48 when usable; when not, the key holds no source bit), bit 0
+    its destination lies in the /48 of a usable source of the lookup."""
+    cdef uint64_t d48 = load_be64(dst + 16 * r) >> 16
+    cdef uint32_t hit = d48 == group
+    cdef Py_ssize_t j
+    if group & (<uint64_t>1 << 62) and (d48 >> 40) == 0xfd:
+        # more than one known-local /48 (rare): a destination inside fd00::/8 against
+        # each usable source (only one inside fd00::/8 can equal it)
+        for j in range(lo, lo + n):
+            hit |= ((load_be64(src + 16 * j) >> 16) == d48) & (
+                flags == NULL or (flags[j] & SK_F_USABLE) != 0)
+    return hit | <uint32_t>((load_be64(src + 16 * r) >> 56) == 0xfd) << 1
+
+
 cdef inline uint64_t bulk_fast_row_key(int flavor, const uint16_t *wide,
                                        const uint64_t *fbits, const uint8_t *dst,
                                        const uint8_t *src, const uint8_t *flags,
                                        const uint8_t *plen, Py_ssize_t lo, Py_ssize_t r,
-                                       const uint8_t *marks) noexcept nogil:
+                                       Py_ssize_t nlearn, uint64_t group) noexcept nogil:
     """``bulk_fast_key`` of row ``r`` of the lookup starting at row ``lo`` (``flags`` and
-    ``plen`` may be NULL: usable, unknown; ``marks`` from ``bulk_kl_marks`` or NULL)."""
+    ``plen`` may be NULL: usable, unknown); ``nlearn``, the lookup's row count when the
+    update learns its known-local /48s (``group`` from ``bulk_kl_group``), else 0."""
     return bulk_fast_key(flavor, wide, fbits, dst + 16 * r, src + 16 * r,
                          flags[r] if flags != NULL else SK_F_USABLE,
                          plen[r] if plen != NULL else BULK_PLEN_UNKNOWN, <uint32_t>(r - lo),
-                         marks[r - lo] if marks != NULL else 0)
-
-
-cdef inline void bulk_kl_marks(const uint8_t *dst, const uint8_t *src, const uint8_t *flags,
-                               Py_ssize_t lo, Py_ssize_t n, uint8_t *marks) noexcept nogil:
-    """rfc6724-update learning from one lookup of ``n`` <= BULK_KL_SMALL rows (no
-    explicit ones): the /48 of each usable source inside fd00::/8 is known-local
-    (``sk_known_local_collect``).  ``marks[i]``: bit 0 row i's destination lies in one,
-    bit 1 its source does.  n * k compares for k such sources, without a branch on the
-    addresses (a /48 inside fd00::/8 only equals one inside fd00::/8)."""
-    cdef uint64_t p48[BULK_KL_SMALL]
-    cdef Py_ssize_t i, j, k = 0
-    cdef uint64_t s48, d48
-    cdef uint32_t own, hit
-    for i in range(n):
-        # the known-local /48s, packed: written always, kept when the source is one
-        s48 = load_be64(src + 16 * (lo + i)) >> 16
-        own = ((s48 >> 40) == 0xfd) & (flags == NULL or (flags[lo + i] & SK_F_USABLE) != 0)
-        p48[k] = s48
-        k += own
-        marks[i] = <uint8_t>(own << 1)
-    if k == 0:
-        return
-    for i in range(n):
-        d48 = load_be64(dst + 16 * (lo + i)) >> 16
-        hit = 0
-        for j in range(k):
-            hit |= p48[j] == d48
-        marks[i] |= <uint8_t>hit
+                         bulk_kl_bits(group, dst, src, flags, lo, nlearn, r) if nlearn else 0)

@@ -22,7 +22,10 @@
   address's first 16 bits and a few classes (``bulk_wide_table``; generated per policy
   from its own lookups and checked against them) whenever the policy allows it, which
   the built-in tables do; the key is then assembled by the same inlines of
-  ``sortkey.pxd`` as per call.  Other policies, explicit
+  ``sortkey.pxd`` as per call.  The update's learned known-local /48 row is one more
+  entry of that table, chosen for an address inside fd00::/8 when ``bulk_kl_bits``
+  says it lies in a /48 that ``bulk_kl_group`` found among the lookup's usable
+  sources.  Other policies, explicit
   ``known_local`` and lookups of more than ``BULK_KL_SMALL`` rows under the update fill
   an ``sk_row_t`` per row as above.
 """
@@ -160,14 +163,15 @@ cdef uint64_t bulk_wide_key(int flavor, const sk_policy_t *pol, sk_row_t *row) n
     ``sk_cpl`` (0 when unusable, as ``sk_fill_row`` has it).  The other derived fields of
     ``row`` are left for ``sk_fill_row``, which only the exact path needs."""
     return bulk_key_finish(flavor, sk_wide_key(flavor, pol, row.dst, row.src, row.flags),
-                           row.flags, row.dst,
+                           row.flags, addr_is_v4mapped(row.dst),
                            sk_cpl(flavor, row.src, row.dst, row.src_plen), row.index)
 
 
 cdef uint64_t bulk_filled_key(int flavor, const sk_row_t *row) noexcept nogil:
     """The bulk key of a row ``sk_fill_row`` filled (the layout above; go and
     rfc6724-update take this way where the table-driven kernel cannot)."""
-    return bulk_key_finish(flavor, row.key, row.flags, row.dst, row.cpl, row.index)
+    return bulk_key_finish(flavor, row.key, row.flags, addr_is_v4mapped(row.dst), row.cpl,
+                           row.index)
 
 
 # ------------------------------------------------------------------ rfc6724 / go, by table
@@ -185,7 +189,7 @@ cdef object _W_LONG = frozenset({
     (b"\0" * 16, 96),                                      # ::/96
     (b"\x20\x01" + b"\0" * 14, 32),                        # 2001::/32
 })
-# a representative address of each BULK_W_* class (0: unused)
+# a representative address of each BULK_W_* class (0: unused; the known-local entry apart)
 cdef object _W_REPS = (None, (0, 1), (0, 0xffffc0000201), (0, 0xffff7f000001), (0, 2),
                        (0x2001000000000000, 1))
 cdef dict _w_cache = {}
@@ -242,6 +246,10 @@ def bulk_wide_table(CompiledPolicy cp not None, int flavor):
         if e == 0xffffffffU or bulk_wide_class(a) != <uint32_t>c:
             return None
         tv[BULK_W_T16 + c] = <uint16_t>e
+    # the known-local row (rfc6724-update), with the scope of an address inside fd00::/8
+    tv[BULK_W_T16 + BULK_W_KNOWN_LOCAL] = <uint16_t>(
+        (SK_KNOWN_LOCAL_PREC << 8) | (SK_KNOWN_LOCAL_LABEL << 4)
+        | (_w_entry(&cp.pol, _a(0xfd00000000000000, 1)) & 15))
     # check: every row's first and last address, and their neighbours, read as the
     # policy says (what the argument above promises)
     for p, n, _ in cp.precedence_rows + cp.label_rows:
@@ -302,23 +310,37 @@ cdef const uint64_t *bulk_flag_bits(int flavor) noexcept nogil:
 # one loop per flavour, so the compiler sees the flavour as a constant in bulk_fast_key.
 # Keep bulk_fast_row_key to these two call sites here: with a third, gcc 12 -O2 stopped
 # inlining it and every flavour's keys took 30 % longer (a per-flavour loop for the
-# update, tried).
+# update, tried).  setup.py raises GCC's inline limit for this module and bulk_order
+# (check: ``nm`` lists no bulk_fast_key symbol in the built module).
 cdef void _fast_rows_go(const uint16_t *wide, const uint8_t *dst, const uint8_t *src,
                         const uint8_t *flags, const uint8_t *plen, Py_ssize_t lo,
                         Py_ssize_t n, uint64_t *out) noexcept nogil:
     cdef Py_ssize_t r
     for r in range(lo, lo + n):
         out[r] = bulk_fast_row_key(SK_GO, wide, bulk_flag_bits(SK_GO), dst, src, flags,
-                                   plen, lo, r, NULL)
+                                   plen, lo, r, 0, 0)
 
 
 cdef void _fast_rows_rfc(const uint16_t *wide, const uint8_t *dst, const uint8_t *src,
                          const uint8_t *flags, const uint8_t *plen, Py_ssize_t lo,
-                         Py_ssize_t n, const uint8_t *marks, uint64_t *out) noexcept nogil:
+                         Py_ssize_t n, bint learn, uint64_t *out) noexcept nogil:
     cdef Py_ssize_t r
+    cdef uint64_t group = bulk_kl_group(src, flags, lo, n) if learn else 0
     for r in range(lo, lo + n):
         out[r] = bulk_fast_row_key(SK_RFC6724, wide, bulk_flag_bits(SK_RFC6724), dst, src,
-                                   flags, plen, lo, r, marks)
+                                   flags, plen, lo, r, n if learn else 0, group)
+
+
+cdef Py_ssize_t _filled_max(const uint16_t *wide, const bulk_kl_t *kl, const int64_t *offsets,
+                            Py_ssize_t g0, Py_ssize_t g1) noexcept nogil:
+    """The largest of lookups g0 .. g1 - 1 that fill rows, or -1 when none does (an empty
+    lookup still fills: bulk_fill_group copies the explicit /48s)."""
+    cdef Py_ssize_t g, n, m = -1
+    for g in range(g0, g1):
+        n = offsets[g + 1] - offsets[g]
+        if n > m and not bulk_fast_ok(wide, kl, n):
+            m = n
+    return m
 
 
 @cython.boundscheck(False)
@@ -331,19 +353,15 @@ cdef void _keys_range(int flavor, const sk_policy_t *pol, bint musl_fast,
                       uint64_t *klbuf) noexcept nogil:
     cdef Py_ssize_t g, r, lo, n
     cdef sk_row_t row
-    cdef uint8_t marks[BULK_KL_SMALL]
     for g in range(g0, g1):
         lo = offsets[g]
         n = offsets[g + 1] - lo
         if bulk_fast_ok(wide, kl, n):
             # rfc6724 / go / rfc6724-update by table; the flavour a constant in each call
-            if kl.on:
-                bulk_kl_marks(dst, src, flags, lo, n, marks)
             if flavor == SK_GO:
                 _fast_rows_go(wide, dst, src, flags, plen, lo, n, out)
             else:
-                _fast_rows_rfc(wide, dst, src, flags, plen, lo, n, marks if kl.on else NULL,
-                               out)
+                _fast_rows_rfc(wide, dst, src, flags, plen, lo, n, kl.on, out)
             continue
         if filled:
             # go / rfc6724-update: the whole group's rows first (known-local /48s)
@@ -488,12 +506,15 @@ def sort_keys(dst, src, flags=None, plen=None, *, offsets, str flavor="rfc6724",
     if fl == SK_MUSL:
         _check_musl_groups(offs)
     cdef uint64_t *o = <uint64_t *>cnp.PyArray_DATA(out)
-    cdef Py_ssize_t maxg = int(np.diff(offs).max()) if filled else 0
 
     def run(Py_ssize_t g0, Py_ssize_t g1):
         cdef sk_row_t *rows = NULL
         cdef uint64_t *klbuf = NULL
+        cdef Py_ssize_t maxg = -1
         if filled:
+            with nogil:
+                maxg = _filled_max(wide, &kl, op, g0, g1)
+        if maxg >= 0:
             rows = <sk_row_t *>malloc(max(maxg, 1) * sizeof(sk_row_t))
             klbuf = <uint64_t *>malloc((maxg + kl.nexplicit + 1) * sizeof(uint64_t))
             if rows == NULL or klbuf == NULL:

@@ -38,8 +38,7 @@ from v6core._core.bulk_common cimport (
 )
 from v6core._core.bulk_keys cimport (
     bulk_musl_key_fast, bulk_wide_key, bulk_filled_key, bulk_fill_group, bulk_fast_ok,
-    bulk_fast_row_key, bulk_kl_marks, bulk_flag_bits, BULK_K_CPL, BULK_POS_LIMIT,
-    BULK_KL_SMALL,
+    bulk_fast_row_key, bulk_kl_group, bulk_flag_bits, BULK_K_CPL, BULK_POS_LIMIT,
 )
 from v6core._core.bulk_keys import bulk_wide_table
 from v6core._core.bulk_common import check_offsets, pool_map, \
@@ -179,16 +178,14 @@ cdef int bulk_order_group(int flavor, const sk_policy_t *pol, bint musl_fast,
     cdef bint v4seen, v6seen, all_v4 = True
     cdef uint32_t f, home_mix = 0, n_usable = 0, n_encap = 0
     cdef bint kl_on = kl != NULL and kl.on
-    cdef uint8_t marks[BULK_KL_SMALL]
     cdef const uint64_t *fbits = bulk_flag_bits(flavor)
     cdef bint fast = bulk_fast_ok(wide, kl, n)
+    cdef uint64_t group = bulk_kl_group(src, flags, lo, n) if fast and kl_on else 0
     cdef bint filled = not fast and (flavor == SK_GO or kl_on)
     if filled:
         for i in range(n):
             bulk_load_row(&rows[i], dst, src, flags, plen, lo + i, <uint32_t>i)
         bulk_fill_group(flavor, pol, kl, rows, n, klbuf)
-    elif fast and kl_on:
-        bulk_kl_marks(dst, src, flags, lo, n, marks)
     for i in range(n):
         order[i] = <uint32_t>i
         if not filled:
@@ -206,7 +203,7 @@ cdef int bulk_order_group(int flavor, const sk_policy_t *pol, bint musl_fast,
         else:
             if fast:
                 keys[i] = bulk_fast_row_key(flavor, wide, fbits, dst, src, flags, plen, lo,
-                                            lo + i, marks if kl_on else NULL)
+                                            lo + i, n if kl_on else 0, group)
             elif filled:
                 keys[i] = bulk_filled_key(flavor, &rows[i])
             else:
