@@ -159,12 +159,14 @@ cdef inline uint32_t bulk_kl_bits(uint64_t group, const uint8_t *dst, const uint
 cdef inline uint64_t bulk_fast_row_key(int flavor, const uint16_t *wide,
                                        const uint64_t *fbits, const uint8_t *dst,
                                        const uint8_t *src, const uint8_t *flags,
-                                       const uint8_t *plen, Py_ssize_t lo, Py_ssize_t r,
-                                       Py_ssize_t nlearn, uint64_t group) noexcept nogil:
-    """``bulk_fast_key`` of row ``r`` of the lookup starting at row ``lo`` (``flags`` and
-    ``plen`` may be NULL: usable, unknown); ``nlearn``, the lookup's row count when the
-    update learns its known-local /48s (``group`` from ``bulk_kl_group``), else 0."""
+                                       const uint8_t *plen, Py_ssize_t lo, Py_ssize_t n,
+                                       Py_ssize_t r, uint64_t group) noexcept nogil:
+    """``bulk_fast_key`` of row ``r`` of the lookup of ``n`` rows starting at row ``lo``
+    (``flags`` and ``plen`` may be NULL: usable, unknown); ``group`` from
+    ``bulk_kl_group`` when the update learns the lookup's known-local /48s, else 0 (a
+    learned summary is never 0: "none" and "several" set a high bit, and a /48 inside
+    fd00::/8 is not 0)."""
     return bulk_fast_key(flavor, wide, fbits, dst + 16 * r, src + 16 * r,
                          flags[r] if flags != NULL else SK_F_USABLE,
                          plen[r] if plen != NULL else BULK_PLEN_UNKNOWN, <uint32_t>(r - lo),
-                         bulk_kl_bits(group, dst, src, flags, lo, nlearn, r) if nlearn else 0)
+                         bulk_kl_bits(group, dst, src, flags, lo, n, r) if group else 0)

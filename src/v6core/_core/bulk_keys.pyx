@@ -318,7 +318,7 @@ cdef void _fast_rows_go(const uint16_t *wide, const uint8_t *dst, const uint8_t 
     cdef Py_ssize_t r
     for r in range(lo, lo + n):
         out[r] = bulk_fast_row_key(SK_GO, wide, bulk_flag_bits(SK_GO), dst, src, flags,
-                                   plen, lo, r, 0, 0)
+                                   plen, lo, n, r, 0)
 
 
 cdef void _fast_rows_rfc(const uint16_t *wide, const uint8_t *dst, const uint8_t *src,
@@ -328,7 +328,7 @@ cdef void _fast_rows_rfc(const uint16_t *wide, const uint8_t *dst, const uint8_t
     cdef uint64_t group = bulk_kl_group(src, flags, lo, n) if learn else 0
     for r in range(lo, lo + n):
         out[r] = bulk_fast_row_key(SK_RFC6724, wide, bulk_flag_bits(SK_RFC6724), dst, src,
-                                   flags, plen, lo, r, n if learn else 0, group)
+                                   flags, plen, lo, n, r, group)
 
 
 cdef Py_ssize_t _filled_max(const uint16_t *wide, const bulk_kl_t *kl, const int64_t *offsets,

@@ -203,7 +203,7 @@ cdef int bulk_order_group(int flavor, const sk_policy_t *pol, bint musl_fast,
         else:
             if fast:
                 keys[i] = bulk_fast_row_key(flavor, wide, fbits, dst, src, flags, plen, lo,
-                                            lo + i, n if kl_on else 0, group)
+                                            n, lo + i, group)
             elif filled:
                 keys[i] = bulk_filled_key(flavor, &rows[i])
             else:
