@@ -319,9 +319,9 @@ def test_sort_keys_flavors(benchmark, rows, keys_out, flavor):
     # one output buffer for every flavour, touched before any round (no page faults in
     # the figure, and every flavour writes to the same pages), and one round each
     # before the timed ones (the flavour's table built and cached).  Each flavour starts
-    # a second after the previous test freed its results: on this VM a round right
-    # after a free of a few hundred MB ran 30-50 % slower (whichever flavour came
-    # next: the update without learning took 87 ms right after, 64 ms a second later).
+    # a second after the previous test freed its results: on this VM rounds right
+    # after a free of a few hundred MB ran slower, whichever flavour came next (see
+    # bench/RESULTS.md).
     gc.collect()
     time.sleep(1)
     out = keys_out[:n]
