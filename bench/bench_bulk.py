@@ -27,6 +27,7 @@ from __future__ import annotations
 import ctypes
 import gc
 import ipaddress
+import itertools
 import os
 import shutil
 import subprocess
@@ -39,6 +40,7 @@ import pytest
 from bench.conftest import scale
 from v6core import simulate as sim
 from v6core._core import bulk, bulk_keys
+from v6core._core.bulk_common import threads_for
 
 ROWS = int(os.environ.get("V6CORE_BENCH_ROWS", scale(10_000_000, 20_000)))
 LOOKUPS = int(os.environ.get("V6CORE_BENCH_LOOKUPS", scale(10_000_000, 20_000)))
@@ -306,39 +308,66 @@ def test_order_groups(benchmark, rows, flavor):
                                 exact_groups=int((res.exact != 0).sum()))
 
 
-@pytest.mark.parametrize("flavor", ["musl", "go", "rfc6724-update",
-                                    "rfc6724-update:no-known-local"])
-def test_sort_keys_flavors(benchmark, rows, keys_out, flavor):
-    # the new flavours' key rates beside musl's in the same run (aim: within 1.5x); the
-    # update also without learning known-local /48s, to show what the learning costs
+SORT_KEYS_FLAVOURS = {            # name: sort_keys arguments
+    "musl": {"flavor": "musl"},
+    "go": {"flavor": "go"},
+    "rfc6724-update": {"flavor": "rfc6724-update"},
+    "rfc6724-update, no learning": {"flavor": "rfc6724-update", "learn_known_local": False},
+}
+
+
+@pytest.mark.parametrize("threads", [None, 1], ids=["all-cores", "1-thread"])
+def test_sort_keys_flavors(benchmark, rows, keys_out, threads):
+    # The new flavours' key rates beside musl's (aim: within 1.5x); the update also
+    # without learning known-local /48s, to show what the learning costs.  The flavours
+    # take turns within each round, starting one place later each round (every flavour
+    # runs in every place equally often): this VM's speed drifts by tens of per cent
+    # over seconds, and a flavour whose rounds all ran in one stretch (one test per
+    # flavour, as the fourth run of bench/RESULTS.md did) measured the stretch as much
+    # as the kernel; a call right after a large free also ran slower.  One output
+    # buffer for every flavour, touched before any round; one warm-up round (tables
+    # built and cached).  The figures per flavour are the medians of its own calls
+    # (``extra_info["parts"]``; bench/conftest.py prints them with their ratio to
+    # musl's); pytest-benchmark's own row times a whole round of the four.
     n, dst, src, flags, offsets = _groups_of_4(rows)
-    benchmark.group = f"sort_keys, {n:,} rows in groups of 4: musl, go, rfc6724-update"
-    benchmark.extra_info.update(role="v6core", items=n)
-    flavor, _, option = flavor.partition(":")
-    extra = {"learn_known_local": False} if option == "no-known-local" else {}
-    # one output buffer for every flavour, touched before any round (no page faults in
-    # the figure, and every flavour writes to the same pages), and one round each
-    # before the timed ones (the flavour's table built and cached).  Each flavour starts
-    # a second after the previous test freed its results: on this VM rounds right
-    # after a free of a few hundred MB ran slower, whichever flavour came next (see
-    # bench/RESULTS.md).
-    gc.collect()
-    time.sleep(1)
+    benchmark.group = (f"sort_keys, {n:,} rows in groups of 4, interleaved rounds, "
+                       f"{'1 thread' if threads else 'all cores'}")
+    benchmark.extra_info.update(role="v6core", items=n * len(SORT_KEYS_FLAVOURS))
     out = keys_out[:n]
-    keys = benchmark.pedantic(bulk.sort_keys, args=(dst, src, flags),
-                              kwargs={"offsets": offsets, "flavor": flavor, "out": out,
-                                      **extra},
-                              rounds=scale(7, 1), iterations=1, warmup_rounds=1)
-    # checked on the first 100,000 lookups (a small allocation: see above)
+    calls = list(SORT_KEYS_FLAVOURS.items())
+    times: dict[str, list[float]] = {name: [] for name, _ in calls}
+    rounds = itertools.count()
+
+    def one_round():
+        k = next(rounds) % len(calls)
+        for name, kw in calls[k:] + calls[:k]:
+            t = time.perf_counter()
+            bulk.sort_keys(dst, src, flags, offsets=offsets, out=out, threads=threads, **kw)
+            times[name].append(time.perf_counter() - t)
+
+    one_round()                                   # the warm-up round, not counted
+    for v in times.values():
+        v.clear()
+    gc.collect()
+    benchmark.pedantic(one_round, rounds=scale(16, 1), iterations=1)
+    parts = {name: float(np.median(v)) for name, v in times.items()}
+    benchmark.extra_info.update(
+        rows=n, threads=threads_for(threads, n), parts=parts, parts_items=n,
+        parts_base="musl", parts_range={name: [min(v), max(v)] for name, v in times.items()})
+    # every flavour's keys, checked on the first 100,000 lookups against order_groups
+    # (a small allocation; order_groups is checked against sort_destinations elsewhere)
     m = min(n, 400_000)
-    res = bulk.order_groups(dst[:m], src[:m], flags[:m], offsets=offsets[:m // 4 + 1],
-                            flavor=flavor, **extra)
-    k = keys[:m].reshape(-1, 4)
-    ok = res.exact == 0
-    if flavor == "musl":            # musl's all-IPv4 groups are not sorted: skip them
-        ok &= res.rule != 0
-    assert np.array_equal((np.argmax(k, axis=1) + offsets[:m // 4])[ok], res.first[ok])
-    benchmark.extra_info.update(rows=n, rows_per_s=_median_rate(benchmark, n))
+    for name, kw in calls:
+        keys = bulk.sort_keys(dst[:m], src[:m], flags[:m], offsets=offsets[:m // 4 + 1],
+                              **kw)
+        res = bulk.order_groups(dst[:m], src[:m], flags[:m], offsets=offsets[:m // 4 + 1],
+                                **kw)
+        k = keys.reshape(-1, 4)
+        ok = res.exact == 0
+        if kw["flavor"] == "musl":      # musl's all-IPv4 groups are not sorted: skip them
+            ok &= res.rule != 0
+        assert np.array_equal((np.argmax(k, axis=1) + offsets[:m // 4])[ok],
+                              res.first[ok]), name
 
 
 # ---------------------------------------------------------------- simulate

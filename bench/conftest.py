@@ -49,6 +49,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     tr = terminalreporter
     lines: list[tuple[str, str, str, str, str]] = []
     for group, rows in sorted(groups.items()):
+        parts = _parts(session, group)
+        if parts:
+            lines.extend(parts)
+            continue
         for role, name, med, items in sorted(rows, key=lambda r: (r[0] != "v6core", r[1])):
             lines.append((group, role, name, _seconds(med), f"{items / med:,.0f}"))
         ours = [r for r in rows if r[0] == "v6core"]
@@ -65,6 +69,27 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     for x in [head, *lines]:
         tr.write_line(f"{x[0]:<{w[0]}}  {x[1]:<{w[1]}}  {x[2]:<{w[2]}}  {x[3]:>{w[3]}}  "
                       f"{x[4]:>{w[4]}}")
+
+
+def _parts(session, group: str) -> list[tuple[str, str, str, str, str]]:
+    """The rows of a benchmark that times several calls per round in turn (interleaved
+    rounds): ``extra_info["parts"]`` maps each call's name to the median of its own
+    calls, ``parts_base`` names the one the others are measured against (ratio: their
+    median over its median, how many times its time they take)."""
+    for bench in session.benchmarks:
+        info = bench.extra_info
+        suite = os.path.basename(str(bench.fullname).split("::", 1)[0]).removesuffix(".py")
+        if f"{suite}: {bench.group or bench.name}" != group or "parts" not in info:
+            continue
+        parts, items = info["parts"], float(info["parts_items"])
+        base = float(parts[info["parts_base"]])
+        out = [(group, "part", name, _seconds(med), f"{items / med:,.0f}")
+               for name, med in parts.items()]
+        out += [(group, "ratio", f"{name} / {info['parts_base']} (time)", "",
+                 f"{med / base:,.2f}x") for name, med in parts.items()
+                if name != info["parts_base"]]
+        return out
+    return []
 
 
 def _seconds(s: float) -> str:
