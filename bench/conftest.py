@@ -24,6 +24,12 @@ def scale(full: int, quick: int) -> int:
     return quick if QUICK else full
 
 
+def _group(bench) -> str:
+    """"suite: group" of a benchmark, the key the summary lists it under."""
+    suite = os.path.basename(str(bench.fullname).split("::", 1)[0]).removesuffix(".py")
+    return f"{suite}: {bench.group or bench.name}"
+
+
 def _rows(session) -> dict[str, list[tuple[str, str, float, float]]]:
     """group -> [(role, test name, median seconds per round, items per round)]."""
     groups: dict[str, list[tuple[str, str, float, float]]] = {}
@@ -31,9 +37,7 @@ def _rows(session) -> dict[str, list[tuple[str, str, float, float]]]:
         info = bench.extra_info
         if "items" not in info or not bench.stats or not bench.stats.median:
             continue
-        suite = os.path.basename(str(bench.fullname).split("::", 1)[0]).removesuffix(".py")
-        group = f"{suite}: {bench.group or bench.name}"
-        groups.setdefault(group, []).append(
+        groups.setdefault(_group(bench), []).append(
             (str(info.get("role", "?")), bench.name, float(bench.stats.median),
              float(info["items"])))
     return groups
@@ -78,8 +82,7 @@ def _parts(session, group: str) -> list[tuple[str, str, str, str, str]]:
     median over its median, how many times its time they take)."""
     for bench in session.benchmarks:
         info = bench.extra_info
-        suite = os.path.basename(str(bench.fullname).split("::", 1)[0]).removesuffix(".py")
-        if f"{suite}: {bench.group or bench.name}" != group or "parts" not in info:
+        if _group(bench) != group or "parts" not in info:
             continue
         parts, items = info["parts"], float(info["parts_items"])
         base = float(parts[info["parts_base"]])
