@@ -309,19 +309,32 @@ cdef inline uint64_t sk_wide_assemble(int flavor, uint32_t flags, int32_t dscope
         flags & SK_F_USABLE, dscope, sscope, dlabel, slabel, dprec)
 
 
-cdef inline int32_t sk_cpl_rfc(bint go, addr128_t src, addr128_t dst,
-                               int32_t src_plen) noexcept nogil:
-    """``sk_cpl`` of rfc6724 (``go`` False) and go: IPv4 over its 32 bits capped at a
-    known length (0 against an IPv6 source); IPv6 over 128 bits capped at the source's
-    length (Go, or unknown: 64).  Small enough to inline into the bulk kernels."""
+cdef inline int32_t sk_cpl_len(addr128_t src, addr128_t dst, bint v4) noexcept nogil:
+    """Rule 9's common prefix of rfc6724 and go, before its cap (``sk_cpl_cap``): ``v4``
+    (``dst`` IPv4-mapped) counts the IPv4 bits only.  Without a data-dependent branch."""
     cdef int32_t n = addr_common_len(src, dst)
-    cdef bint v4 = addr_is_v4mapped(dst)
-    cdef int32_t cap
+    cdef int32_t m4 = -<int32_t>v4
     # two IPv4-mapped addresses share their first 96 bits, an IPv6 source fewer: the
     # IPv4 length is what lies beyond 96 (32 when equal, 0 against an IPv6 source)
-    n = (n - 96 if n > 96 else 0) if v4 else n
-    cap = (src_plen if src_plen >= 0 else 32) if v4 else (
-        64 if go or src_plen < 0 else src_plen)
+    cdef int32_t n4 = n - 96
+    n4 = n4 if n4 > 0 else 0
+    return (n4 & m4) | (n & ~m4)
+
+
+cdef inline int32_t sk_cpl_cap(bint go, bint v4, int32_t src_plen) noexcept nogil:
+    """Rule 9's cap of rfc6724 and go: IPv4 at a known length (else 32), IPv6 at the
+    source's length (Go, or unknown: 64)."""
+    if v4:
+        return src_plen if src_plen >= 0 else 32
+    return 64 if go or src_plen < 0 else src_plen
+
+
+cdef inline int32_t sk_cpl_rfc(bint go, addr128_t src, addr128_t dst,
+                               int32_t src_plen) noexcept nogil:
+    """``sk_cpl`` of rfc6724 (``go`` False) and go: ``sk_cpl_len`` at most ``sk_cpl_cap``
+    (the bulk kernels take the cap from a table of it)."""
+    cdef bint v4 = addr_is_v4mapped(dst)
+    cdef int32_t n = sk_cpl_len(src, dst, v4), cap = sk_cpl_cap(go, v4, src_plen)
     return n if n < cap else cap
 
 

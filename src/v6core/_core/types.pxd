@@ -131,7 +131,8 @@ cdef inline int addr_common_len(addr128_t a, addr128_t b) noexcept nogil:
     # x | 1 and y | 1 are never 0, and y == 0 adds the last bit
     cdef uint64_t x = a.hi ^ b.hi, y = a.lo ^ b.lo
     cdef int hi_len = V6_CLZ64(x | 1), lo_len = 64 + V6_CLZ64(y | 1) + (y == 0)
-    return hi_len if x != 0 else lo_len
+    cdef int m = -<int>(x != 0)
+    return (hi_len & m) | (lo_len & ~m)
 
 
 cdef inline bint addr_in_prefix(addr128_t a, addr128_t prefix, int plen) noexcept nogil:
@@ -139,7 +140,7 @@ cdef inline bint addr_in_prefix(addr128_t a, addr128_t prefix, int plen) noexcep
 
 
 cdef inline bint addr_is_v4mapped(addr128_t a) noexcept nogil:
-    return a.hi == 0 and (a.lo >> 32) == 0xffffULL
+    return (a.hi == 0) & ((a.lo >> 32) == 0xffffULL)
 
 
 cdef inline uint32_t addr_v4(addr128_t a) noexcept nogil:
