@@ -4,7 +4,7 @@
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int32_t
 from v6core._core.types cimport addr128_t, addr_load, addr_is_v4mapped, load_be64
 from v6core._core.sortkey cimport (
-    sk_policy_t, sk_row_t, sk_wide_attr_bits, sk_cpl_rfc, SK_GO,
+    sk_policy_t, sk_row_t, sk_wide_attr_bits, sk_cpl_len, SK_GO,
     SK_F_USABLE,
     SK_KNOWN_LOCAL_PREC, SK_KNOWN_LOCAL_LABEL,
 )
@@ -16,17 +16,16 @@ cdef enum:
     BULK_POS_LIMIT = 4096    # rule 10: 4095 - position, bits 0-11
 
 cdef enum:
-    # the table-driven attributes (bulk_wide_table): entries 0 .. 65535 by an address's
-    # first 16 bits, then one per BULK_W_* class the first 16 bits do not decide
+    # the table-driven attributes (bulk_wide_table), in regions of 65536 entries: region
+    # 0 by an address's first 16 bits; the others for the addresses whose first 16 bits
+    # do not decide (bulk_wide_index), each at its region's offset below
     BULK_W_T16 = 65536
-    BULK_W_NONE = 0          # the first 16 bits decide
-    BULK_W_LOOPBACK = 1      # ::1
-    BULK_W_V4 = 2            # ::ffff:0:0/96, global scope
-    BULK_W_V4_LINK = 3       # ::ffff:0:0/96 in 127/8 or 169.254/16 (RFC 6724 3.2)
-    BULK_W_COMPAT = 4        # ::/96 other than ::1
-    BULK_W_TEREDO = 5        # 2001::/32
-    BULK_W_KNOWN_LOCAL = 6   # rfc6724-update: inside a known-local /48 (bulk_kl_bits)
-    BULK_W_ENTRIES = BULK_W_T16 + 7
+    BULK_W_LOOPBACK = 1      # ::1: offset 0
+    BULK_W_V4 = 2            # ::ffff:0:0/96: by the IPv4 address's first 16 bits
+    BULK_W_COMPAT = 3        # ::/96 other than ::1: offset 0
+    BULK_W_TEREDO = 4        # 2001::/32: offset 0x2001
+    BULK_W_KNOWN_LOCAL = 5   # rfc6724-update, inside a known-local /48: by the first 16 bits
+    BULK_W_ENTRIES = 6 << 16
     BULK_KL_SMALL = 32       # rfc6724-update groups up to this size mark known-local inline
 
 
@@ -37,71 +36,85 @@ cdef uint64_t bulk_filled_key(int flavor, const sk_row_t *row) noexcept nogil
 cdef Py_ssize_t bulk_fill_group(int flavor, const sk_policy_t *pol, const bulk_kl_t *kl,
                                 sk_row_t *rows, Py_ssize_t n, uint64_t *klbuf) noexcept nogil
 cdef const uint64_t *bulk_flag_bits(int flavor) noexcept nogil
+cdef const uint8_t *bulk_cpl_caps(int flavor) noexcept nogil
+
+
+cdef inline int32_t bulk_key_cpl(int flavor, uint32_t flags, bint v4,
+                                 int32_t cpl) noexcept nogil:
+    """The rule-9 field of the bulk key from the flavour's CommonPrefixLen ``cpl``: 0 when
+    the row is unusable; Go's rule 9 is between IPv6 destinations only."""
+    if not flags & SK_F_USABLE or (flavor == SK_GO and v4):
+        return 0
+    return cpl
+
+
+cdef inline uint64_t bulk_key_join(int flavor, uint64_t k, uint32_t flags, int32_t cplf,
+                                   uint32_t index) noexcept nogil:
+    """The bulk key from the rules 1-8 key ``k`` and the rule-9 field ``cplf``
+    (``bulk_key_cpl``): Go holds two destinations without a source equal (rule 1 stops
+    there); ``4095 - index`` (rule 10)."""
+    if flavor == SK_GO:
+        k &= <uint64_t>0 - (flags & SK_F_USABLE)
+    k |= <uint64_t>(cplf & 0xff) << BULK_K_CPL
+    return k | (<uint64_t>(BULK_POS_LIMIT - 1 - index) if index < BULK_POS_LIMIT else 0)
 
 
 cdef inline uint64_t bulk_key_finish(int flavor, uint64_t k, uint32_t flags, bint v4,
                                      int32_t cpl, uint32_t index) noexcept nogil:
-    """The bulk key from the rules 1-8 key ``k`` and the rule-9 value ``cpl`` (0 when the
-    row is unusable): Go holds two destinations without a source equal (rule 1 stops
-    there) and has rule 9 only between IPv6 destinations; ``4095 - index`` (rule 10)."""
-    cdef uint64_t usable = flags & SK_F_USABLE
-    cpl = cpl if usable else 0
-    if flavor == SK_GO:
-        k &= <uint64_t>0 - usable
-        cpl = 0 if v4 else cpl
-    k |= <uint64_t>(cpl & 0xff) << BULK_K_CPL
-    return k | (<uint64_t>(BULK_POS_LIMIT - 1 - index) if index < BULK_POS_LIMIT else 0)
+    """The bulk key from the rules 1-8 key ``k`` and the rule-9 value ``cpl``."""
+    return bulk_key_join(flavor, k, flags, bulk_key_cpl(flavor, flags, v4, cpl), index)
 
 
-cdef inline uint32_t bulk_wide_class(addr128_t a) noexcept nogil:
-    """The ``BULK_W_*`` class of ``a`` (0 when its first 16 bits decide).  All but
-    Teredo lie in ::/64; the compiler may branch on that (cheaper here than computing
-    both sides: most IPv6 addresses skip the ::/64 tests)."""
-    cdef uint32_t top = <uint32_t>(a.lo >> 32), v4 = <uint32_t>a.lo
-    cdef uint32_t link4 = ((v4 >> 24) == 127U) | ((v4 >> 16) == 0xa9feU)
-    # inside ::/64: ::/96 (::1 apart), or IPv4-mapped, or neither (0)
-    cdef uint32_t low = ((top == 0) * (BULK_W_COMPAT - (BULK_W_COMPAT - BULK_W_LOOPBACK)
-                                       * (a.lo == 1))
-                         + (top == 0xffffU) * (BULK_W_V4 + link4))
-    return low if a.hi == 0 else (<uint32_t>(a.hi >> 32) == 0x20010000U) * BULK_W_TEREDO
+cdef inline uint32_t bulk_wide_rare(addr128_t a) noexcept nogil:
+    """``bulk_wide_index`` of an address inside ::/64 other than IPv4-mapped ones."""
+    if (a.lo >> 32) != 0:
+        return 0                                     # ::/16's entry (by its first 16 bits)
+    return (BULK_W_LOOPBACK if a.lo == 1 else BULK_W_COMPAT) << 16
 
 
-cdef inline uint32_t bulk_wide_entry(const uint16_t *t, addr128_t a,
-                                     uint32_t c) noexcept nogil:
-    """``precedence << 8 | label << 4 | scope`` of ``a`` from a ``bulk_wide_table``, given
-    its ``BULK_W_*`` class ``c`` (0: by its first 16 bits)."""
-    cdef uint32_t m = <uint32_t>0 - (c != 0)
-    return t[((BULK_W_T16 + c) & m) | (<uint32_t>(a.hi >> 48) & ~m)]
+cdef inline uint32_t bulk_wide_index(addr128_t a) noexcept nogil:
+    """The ``bulk_wide_table`` entry of ``a``: by its first 16 bits, or its region's.
+    Without a branch on common addresses (rows arrive in random order, IPv4-mapped or
+    not): only the rare rest of ::/64 (::1, ::/96) takes one."""
+    cdef uint32_t z = a.hi == 0, mapped = (a.lo >> 32) == 0xffffU
+    cdef uint32_t m4 = <uint32_t>0 - (z & mapped)
+    cdef uint32_t i6 = (<uint32_t>(a.hi >> 48)
+                        | ((<uint32_t>(a.hi >> 32) == 0x20010000U) * (BULK_W_TEREDO << 16)))
+    cdef uint32_t i4 = (BULK_W_V4 << 16) | (<uint32_t>(a.lo >> 16) & 0xffffU)
+    if (a.hi | mapped) == 0:      # one test: a branch on mapped alone would mispredict
+        return bulk_wide_rare(a)
+    return (i4 & m4) | (i6 & ~m4)
 
 
 cdef inline uint32_t bulk_wide_attrs(const uint16_t *t, addr128_t a) noexcept nogil:
-    """``bulk_wide_entry`` of ``a`` by its own class."""
-    return bulk_wide_entry(t, a, bulk_wide_class(a))
+    """``precedence << 8 | label << 4 | scope`` of ``a`` from a ``bulk_wide_table``."""
+    return t[bulk_wide_index(a)]
 
 
 cdef inline uint64_t bulk_fast_key(int flavor, const uint16_t *t, const uint64_t *fbits,
-                                   const uint8_t *d, const uint8_t *s, uint32_t flags,
-                                   uint8_t plen, uint32_t index, uint32_t kl) noexcept nogil:
-    """The bulk key of one row (``flavor`` SK_RFC6724 or SK_GO) by the table ``t`` and
-    ``fbits`` (``sk_wide_flag_bits`` of every flags byte): the same key ``sk_fill_row``
-    and ``bulk_filled_key`` give, without a table scan.
-    ``kl`` (rfc6724-update): bit 0 the destination, bit 1 the source lies in a
-    known-local /48 (``bulk_kl_bits``), which gives them the row ``sk_known_local``
-    gives (the table's BULK_W_KNOWN_LOCAL entry; it has no row longer than /16 inside
-    fd00::/8 to match first)."""
+                                   const uint8_t *caps, const uint8_t *d, const uint8_t *s,
+                                   uint32_t flags, uint8_t plen, uint32_t index, uint32_t kd,
+                                   uint32_t ks) noexcept nogil:
+    """The bulk key of one row (``flavor`` SK_RFC6724 or SK_GO) by the table ``t``,
+    ``fbits`` (``sk_wide_flag_bits`` of every flags byte) and ``caps``
+    (``bulk_cpl_caps``): the same key ``sk_fill_row`` and ``bulk_filled_key`` give,
+    without a table scan.
+    rfc6724-update: ``kd`` 1 when the destination, ``ks`` 1 when the source lies in a
+    known-local /48 (``bulk_kl_dst``, ``bulk_kl_src``), which gives it the row
+    ``sk_known_local`` gives (the table's known-local region; it has no row longer than
+    /16 inside fd00::/8 to match first); 0 for the other flavours."""
     cdef addr128_t dst = addr_load(d), src = addr_load(s)
-    cdef uint32_t dc = bulk_wide_class(dst)
-    # an address inside fd00::/8 has class 0: kl gives it the known-local entry instead
-    cdef uint32_t de = bulk_wide_entry(t, dst, dc | (kl & 1) * BULK_W_KNOWN_LOCAL)
-    cdef uint32_t se = bulk_wide_entry(t, src, bulk_wide_class(src)
-                                       | ((kl >> 1) & 1) * BULK_W_KNOWN_LOCAL)
-    return bulk_key_finish(
+    cdef bint v4 = addr_is_v4mapped(dst)
+    cdef int32_t cpl = sk_cpl_len(src, dst, v4)
+    cdef int32_t cap = caps[(flags & SK_F_USABLE) << 9 | <uint32_t>v4 << 8 | plen]
+    # an address inside fd00::/8 is in region 0: kd / ks move it to the known-local one
+    cdef uint32_t de = t[bulk_wide_index(dst) | kd * (BULK_W_KNOWN_LOCAL << 16)]
+    cdef uint32_t se = t[bulk_wide_index(src) | ks * (BULK_W_KNOWN_LOCAL << 16)]
+    return bulk_key_join(
         flavor, fbits[flags & 0xff] | sk_wide_attr_bits(
             flags & SK_F_USABLE, <int32_t>(de & 15), <int32_t>(se & 15),
             <int32_t>((de >> 4) & 15), <int32_t>((se >> 4) & 15), <int32_t>(de >> 8)),
-        flags, addr_is_v4mapped(dst), sk_cpl_rfc(flavor == SK_GO, src, dst,
-                                                 -1 if plen == BULK_PLEN_UNKNOWN else plen),
-        index)
+        flags, cpl if cpl < cap else cap, index)
 
 
 cdef inline bint bulk_fast_ok(const uint16_t *wide, const bulk_kl_t *kl,
@@ -114,59 +127,76 @@ cdef inline bint bulk_fast_ok(const uint16_t *wide, const bulk_kl_t *kl,
         kl != NULL and kl.on and (kl.nexplicit or kl.nskip or n > BULK_KL_SMALL))
 
 
-cdef inline uint64_t bulk_kl_group(const uint8_t *src, const uint8_t *flags, Py_ssize_t lo,
-                                   Py_ssize_t n) noexcept nogil:
+cdef enum:
+    # bulk_kl_group's summary of a lookup's known-local /48s, when not exactly one (one:
+    # its first 48 bits, in place, the rest 0; no /48 of an address has these)
+    BULK_KL_SEVERAL = 1      # more than one: bulk_kl_dst compares with each source
+    BULK_KL_NONE = 2         # no usable source inside fd00::/8
+
+
+cdef inline uint64_t bulk_kl48(uint64_t hi) noexcept nogil:
+    """The first 48 bits of an address whose first 64 are ``hi``, in place."""
+    return hi & ~<uint64_t>0xffff
+
+
+cdef inline uint64_t bulk_kl_group(const uint8_t *src, const uint8_t *flags, Py_ssize_t fmask,
+                                   Py_ssize_t lo, Py_ssize_t n) noexcept nogil:
     """rfc6724-update learning in a lookup of ``n`` <= BULK_KL_SMALL rows from ``lo`` (no
     explicit known-local /48s): the /48 of each usable source inside fd00::/8 is
-    known-local (``sk_known_local_collect``).  Returns the lookup's one such /48 (as
-    ``hi >> 16``), with bit 63 set when it has none, or bit 62 when it has more than one
-    (``bulk_kl_bits`` then scans the sources).  Without a branch on the addresses."""
+    known-local (``sk_known_local_collect``).  Returns the lookup's one such /48
+    (``bulk_kl48``), or BULK_KL_NONE, or BULK_KL_SEVERAL.  ``flags[i & fmask]`` is row
+    i's (``fmask`` 0: one byte for every row).  Without a branch on the addresses."""
     cdef Py_ssize_t i
     cdef uint64_t s48, m, p_and = ~<uint64_t>0, p_or = 0
-    cdef uint32_t own, any_own = 0, usable = SK_F_USABLE
-    for i in range(n):
-        s48 = load_be64(src + 16 * (lo + i)) >> 16
-        if flags != NULL:
-            usable = flags[lo + i]
-        own = ((s48 >> 40) == 0xfd) & (usable & SK_F_USABLE)
-        m = <uint64_t>0 - own
+    for i in range(lo, lo + n):
+        s48 = load_be64(src + 16 * i)
+        m = <uint64_t>0 - (((s48 >> 56) == 0xfd) & flags[i & fmask] & SK_F_USABLE)
+        s48 = bulk_kl48(s48)
         p_and &= s48 | ~m
         p_or |= s48 & m
-        any_own |= own
-    return (p_or | <uint64_t>(any_own ^ 1) << 63
-            | <uint64_t>((p_and != p_or) & any_own) << 62)
+    # none: p_or 0 (a /48 inside fd00::/8 is not 0); several: p_and and p_or differ
+    cdef uint64_t none = p_or == 0, several = (p_and != p_or) & (none ^ 1)
+    m = <uint64_t>0 - (none | several)
+    return (p_or & ~m) | (m & (BULK_KL_NONE - several))
 
 
-cdef inline uint32_t bulk_kl_bits(uint64_t group, const uint8_t *dst, const uint8_t *src,
-                                  const uint8_t *flags, Py_ssize_t lo, Py_ssize_t n,
-                                  Py_ssize_t r) noexcept nogil:
-    """The ``kl`` bits of ``bulk_fast_key`` for row ``r`` of a lookup of ``n`` rows from
-    ``lo`` (``group`` from ``bulk_kl_group``): bit 1 its source lies in fd00::/8 (then in
-    its own known-local /48 when usable; when not, the key holds no source bit), bit 0
-    its destination lies in the /48 of a usable source of the lookup."""
-    cdef uint64_t d48 = load_be64(dst + 16 * r) >> 16
-    cdef uint32_t hit = d48 == group
+cdef inline uint32_t bulk_kl_one(uint64_t group, uint64_t dhi) noexcept nogil:
+    """``bulk_kl_dst`` when ``group`` is not BULK_KL_SEVERAL: one compare."""
+    return bulk_kl48(dhi) == group
+
+
+cdef inline uint32_t bulk_kl_dst(uint64_t group, uint64_t dhi, const uint8_t *src,
+                                 const uint8_t *flags, Py_ssize_t fmask, Py_ssize_t lo,
+                                 Py_ssize_t n) noexcept nogil:
+    """1 when a destination whose first 64 bits are ``dhi`` lies in a known-local /48 of
+    the lookup of ``n`` rows from ``lo`` (``group`` from ``bulk_kl_group``)."""
+    cdef uint32_t hit = bulk_kl_one(group, dhi)
     cdef Py_ssize_t j
-    if group & (<uint64_t>1 << 62) and (d48 >> 40) == 0xfd:
-        # more than one known-local /48 (rare): a destination inside fd00::/8 against
-        # each usable source (only one inside fd00::/8 can equal it)
+    if group == BULK_KL_SEVERAL and (dhi >> 56) == 0xfd:
+        # a destination inside fd00::/8 against each usable source (only one inside
+        # fd00::/8 can equal it)
         for j in range(lo, lo + n):
-            hit |= ((load_be64(src + 16 * j) >> 16) == d48) & (
-                flags == NULL or (flags[j] & SK_F_USABLE) != 0)
-    return hit | <uint32_t>((load_be64(src + 16 * r) >> 56) == 0xfd) << 1
+            hit |= (bulk_kl48(load_be64(src + 16 * j)) == bulk_kl48(dhi)) & (
+                flags[j & fmask] & SK_F_USABLE)
+    return hit
+
+
+cdef inline uint32_t bulk_kl_src(const uint8_t *s) noexcept nogil:
+    """1 when the source ``s`` lies in fd00::/8: in its own known-local /48 when usable
+    (when not, the key holds no source bit)."""
+    return s[0] == 0xfd
 
 
 cdef inline uint64_t bulk_fast_row_key(int flavor, const uint16_t *wide,
-                                       const uint64_t *fbits, const uint8_t *dst,
-                                       const uint8_t *src, const uint8_t *flags,
-                                       const uint8_t *plen, Py_ssize_t lo, Py_ssize_t n,
-                                       Py_ssize_t r, uint64_t group) noexcept nogil:
-    """``bulk_fast_key`` of row ``r`` of the lookup of ``n`` rows starting at row ``lo``
-    (``flags`` and ``plen`` may be NULL: usable, unknown); ``group`` from
-    ``bulk_kl_group`` when the update learns the lookup's known-local /48s, else 0 (a
-    learned summary is never 0: "none" and "several" set a high bit, and a /48 inside
-    fd00::/8 is not 0)."""
-    return bulk_fast_key(flavor, wide, fbits, dst + 16 * r, src + 16 * r,
-                         flags[r] if flags != NULL else SK_F_USABLE,
-                         plen[r] if plen != NULL else BULK_PLEN_UNKNOWN, <uint32_t>(r - lo),
-                         bulk_kl_bits(group, dst, src, flags, lo, n, r) if group else 0)
+                                       const uint64_t *fbits, const uint8_t *caps,
+                                       const uint8_t *dst, const uint8_t *src,
+                                       const uint8_t *flags, Py_ssize_t fmask,
+                                       const uint8_t *plen, Py_ssize_t pmask, Py_ssize_t lo,
+                                       Py_ssize_t r, bint learn, uint32_t kd) noexcept nogil:
+    """``bulk_fast_key`` of row ``r`` of the lookup starting at row ``lo``: its flags
+    ``flags[r & fmask]`` and ``plen[r & pmask]`` (a mask 0: one byte for every row, no
+    test per row); ``learn``: the update's known-local /48s, ``kd`` from ``bulk_kl_dst``
+    (0 without ``learn``)."""
+    return bulk_fast_key(flavor, wide, fbits, caps, dst + 16 * r, src + 16 * r,
+                         flags[r & fmask], plen[r & pmask], <uint32_t>(r - lo), kd,
+                         bulk_kl_src(src + 16 * r) if learn else 0)

@@ -19,15 +19,16 @@
   ULA /48 values (``sortkey.sk_known_local``).
 
   rfc6724, go and rfc6724-update read precedence, label and scope from a table by the
-  address's first 16 bits and a few classes (``bulk_wide_table``; generated per policy
-  from its own lookups and checked against them) whenever the policy allows it, which
-  the built-in tables do; the key is then assembled by the same inlines of
-  ``sortkey.pxd`` as per call.  The update's learned known-local /48 row is one more
-  entry of that table, chosen for an address inside fd00::/8 when ``bulk_kl_bits``
-  says it lies in a /48 that ``bulk_kl_group`` found among the lookup's usable
-  sources.  Other policies, explicit
-  ``known_local`` and lookups of more than ``BULK_KL_SMALL`` rows under the update fill
-  an ``sk_row_t`` per row as above.
+  address's first 16 bits, or for the few prefixes those do not decide by a region of
+  their own (``bulk_wide_table``, ``bulk_wide_index``; generated per policy from its
+  own lookups and checked against them) whenever the policy allows it, which the
+  built-in tables do, and rule 9's cap from a table of ``sortkey.sk_cpl_cap``
+  (``bulk_cpl_caps``); the key is then assembled by the same inlines of ``sortkey.pxd``
+  as per call.  The update's learned known-local /48 row is one more region of that
+  table, chosen for an address inside fd00::/8 when it lies in a /48 that
+  ``bulk_kl_group`` found among the lookup's usable sources (``bulk_kl_dst``,
+  ``bulk_kl_src``).  Other policies, explicit ``known_local`` and lookups of more than
+  ``BULK_KL_SMALL`` rows under the update fill an ``sk_row_t`` per row as above.
 """
 
 cimport cython
@@ -42,8 +43,8 @@ from v6core._core.types cimport addr128_t, addr_scope
 from v6core._core.sortkey cimport (
     CompiledPolicy, sk_fill_row, sk_cpl, sk_wide_key, sk_precedence, sk_label, sk_scope,
     sk_wide_flag_bits, sk_flavor_flags,
-    sk_known_local_collect, sk_known_local, SK_RFC6724, SK_MUSL, SK_GO, SK_F_USABLE,
-    MUSL_MAXADDRS,
+    sk_known_local_collect, sk_known_local, sk_cpl_cap, SK_RFC6724, SK_MUSL, SK_GO,
+    SK_F_USABLE, MUSL_MAXADDRS,
 )
 from v6core._core.bulk_common cimport (
     bulk_kl_t, bulk_kl_fill, bulk_load_row, bulk_nrows, bulk_rows_arg, bulk_u8_arg,
@@ -177,11 +178,12 @@ cdef uint64_t bulk_filled_key(int flavor, const sk_row_t *row) noexcept nogil:
 # ------------------------------------------------------------------ rfc6724 / go, by table
 # A policy whose rows are all /16 or shorter, or one of ::1/128, ::ffff:0:0/96, ::/96 and
 # 2001::/32, gives every address the precedence, label and scope of either its first 16
-# bits or its BULK_W_* class (bulk_wide_class): the addresses of one class match the
-# same rows, and so do those outside every class that share their first 16 bits.  Such a
-# table (RFC 6724's, the draft update's, Go's and most edited ones) is generated once
-# per policy from the policy's own lookups and checked against them; bulk_fast_key then
-# reads one entry per address instead of scanning rows.
+# bits or its BULK_W_* region (bulk_wide_index): the addresses of ::1, ::/96 and Teredo
+# each match the same rows, IPv4-mapped ones those of their first 16 IPv4 bits (scope:
+# 127/8 and 169.254/16 are link-local), and so do the other addresses that share their
+# first 16 bits.  Such a table (RFC 6724's, the draft update's, Go's and most edited
+# ones) is generated once per policy from the policy's own lookups and checked against
+# them; bulk_fast_key then reads one entry per address instead of scanning rows.
 
 cdef object _W_LONG = frozenset({
     (b"\0" * 15 + b"\1", 128),                             # ::1/128
@@ -189,9 +191,6 @@ cdef object _W_LONG = frozenset({
     (b"\0" * 16, 96),                                      # ::/96
     (b"\x20\x01" + b"\0" * 14, 32),                        # 2001::/32
 })
-# a representative address of each BULK_W_* class (0: unused; the known-local entry apart)
-cdef object _W_REPS = (None, (0, 1), (0, 0xffffc0000201), (0, 0xffff7f000001), (0, 2),
-                       (0x2001000000000000, 1))
 cdef dict _w_cache = {}
 
 
@@ -206,9 +205,19 @@ cdef uint32_t _w_entry(const sk_policy_t *pol, addr128_t a) noexcept nogil:
 
 cdef bint _w_fill(const sk_policy_t *pol, uint16_t *t) noexcept nogil:
     cdef uint32_t i, e
-    for i in range(BULK_W_T16):
-        # outside every class: ffff in bits 32-47 keeps 0 and 2001 out of them
+    for i in range(<uint32_t>BULK_W_T16):
+        # region 0: ffff in bits 32-47 keeps ::/64 and 2001::/32 out of the others
         e = _w_entry(pol, _a((<uint64_t>i << 48) | (<uint64_t>0xffff << 32), 0))
+        if e == 0xffffffffU:
+            return False
+        t[i] = <uint16_t>e
+    return True
+
+
+cdef bint _w_fill_v4(const sk_policy_t *pol, uint16_t *t) noexcept nogil:
+    cdef uint32_t i, e
+    for i in range(<uint32_t>BULK_W_T16):
+        e = _w_entry(pol, _a(0, (<uint64_t>0xffff << 32) | (<uint64_t>i << 16)))
         if e == 0xffffffffU:
             return False
         t[i] = <uint16_t>e
@@ -230,7 +239,7 @@ def bulk_wide_table(CompiledPolicy cp not None, int flavor):
     for p, n, _ in cp.precedence_rows + cp.label_rows:
         if n > 16 and (p, n) not in _W_LONG:
             return None
-    t = np.empty(BULK_W_ENTRIES, np.uint16)
+    t = np.zeros(BULK_W_ENTRIES, np.uint16)
     cdef uint16_t[::1] tv = t
     cdef uint32_t e
     cdef addr128_t a
@@ -239,17 +248,26 @@ def bulk_wide_table(CompiledPolicy cp not None, int flavor):
         ok = _w_fill(&cp.pol, &tv[0])
     if not ok:
         return None
-    t[BULK_W_NONE + BULK_W_T16] = 0
-    for c in range(1, len(_W_REPS)):
-        a = _a(_W_REPS[c][0], _W_REPS[c][1])
-        e = _w_entry(&cp.pol, a)
-        if e == 0xffffffffU or bulk_wide_class(a) != <uint32_t>c:
+    # the regions: ::1, ::/96, 2001::/32 (one entry each), IPv4 (by its first 16 bits) and
+    # the known-local row (rfc6724-update, with the scope of an address inside fd00::/8)
+    for i, (hi, lo) in ((BULK_W_LOOPBACK << 16, (0, 1)), (BULK_W_COMPAT << 16, (0, 2)),
+                        ((BULK_W_TEREDO << 16) | 0x2001, (0x2001 << 48, 1))):
+        a = _a(hi, lo)
+        if bulk_wide_index(a) != i:
             return None
-        tv[BULK_W_T16 + c] = <uint16_t>e
-    # the known-local row (rfc6724-update), with the scope of an address inside fd00::/8
-    tv[BULK_W_T16 + BULK_W_KNOWN_LOCAL] = <uint16_t>(
-        (SK_KNOWN_LOCAL_PREC << 8) | (SK_KNOWN_LOCAL_LABEL << 4)
-        | (_w_entry(&cp.pol, _a(0xfd00000000000000, 1)) & 15))
+        e = _w_entry(&cp.pol, a)
+        if e == 0xffffffffU:
+            return None
+        tv[i] = <uint16_t>e
+    with nogil:
+        ok = _w_fill_v4(&cp.pol, &tv[BULK_W_V4 << 16])
+    if not ok:
+        return None
+    e = _w_entry(&cp.pol, _a(0xfd00000000000000, 1))
+    if e == 0xffffffffU:
+        return None
+    tv[(BULK_W_KNOWN_LOCAL << 16) + 0xfd00:(BULK_W_KNOWN_LOCAL << 16) + 0xfe00] = (
+        (SK_KNOWN_LOCAL_PREC << 8) | (SK_KNOWN_LOCAL_LABEL << 4) | (e & 15))
     # check: every row's first and last address, and their neighbours, read as the
     # policy says (what the argument above promises)
     for p, n, _ in cp.precedence_rows + cp.label_rows:
@@ -302,33 +320,86 @@ cdef void _fbits_fill() noexcept nogil:
 _fbits_fill()
 
 
+cdef uint8_t _caps[2][1024]    # bulk_cpl_caps: [0] rfc6724, [1] go
+
+
+cdef void _caps_fill() noexcept nogil:
+    cdef uint32_t usable, v4, p
+    cdef int f
+    for f in range(2):
+        for usable in range(2):
+            for v4 in range(2):
+                for p in range(256):
+                    _caps[f][usable << 9 | v4 << 8 | p] = <uint8_t>bulk_key_cpl(
+                        SK_GO if f else SK_RFC6724, usable, v4,
+                        sk_cpl_cap(f, v4, -1 if p == BULK_PLEN_UNKNOWN else <int32_t>p))
+
+
+_caps_fill()
+
+
+cdef const uint8_t *bulk_cpl_caps(int flavor) noexcept nogil:
+    """Rule 9's cap in the bulk key for ``bulk_fast_key`` (rfc6724 or go), by
+    ``usable << 9 | v4 << 8 | plen``: ``bulk_key_cpl`` of ``sk_cpl_cap``.  The lesser of
+    ``sk_cpl_len`` and it is the field ``bulk_key_finish`` makes of ``sk_cpl_rfc``
+    (``bulk_key_cpl`` keeps a value or zeroes it, either of which commutes with the
+    lesser of two)."""
+    return &_caps[1][0] if flavor == SK_GO else &_caps[0][0]
+
+
 cdef const uint64_t *bulk_flag_bits(int flavor) noexcept nogil:
     """``sk_wide_flag_bits`` of every flags byte for ``bulk_fast_key`` (rfc6724 or go)."""
     return &_fbits[1][0] if flavor == SK_GO else &_fbits[0][0]
 
 
-# one loop per flavour, so the compiler sees the flavour as a constant in bulk_fast_key.
-# Keep bulk_fast_row_key to these two call sites here: with a third, gcc 12 -O2 stopped
-# inlining it and every flavour's keys took 30 % longer (a per-flavour loop for the
-# update, tried).  setup.py raises GCC's inline limit for this module and bulk_order
-# (check: ``nm`` lists no bulk_fast_key symbol in the built module).
+# One loop per flavour, so that the compiler sees the flavour (and whether the update
+# learns) as a constant in bulk_fast_key, and flags / plen read through a mask (0: one
+# byte for every row) rather than a test per row.  Every call site must inline
+# bulk_fast_key (check: ``nm`` lists no bulk_fast_key symbol in the built module); when
+# gcc 12 -O2 stopped inlining at a third call site every flavour took 30 % longer, so
+# setup.py raises its inline limit for this module and bulk_order.
+
 cdef void _fast_rows_go(const uint16_t *wide, const uint8_t *dst, const uint8_t *src,
-                        const uint8_t *flags, const uint8_t *plen, Py_ssize_t lo,
-                        Py_ssize_t n, uint64_t *out) noexcept nogil:
+                        const uint8_t *flags, Py_ssize_t fmask, const uint8_t *plen,
+                        Py_ssize_t pmask, Py_ssize_t lo, Py_ssize_t n,
+                        uint64_t *out) noexcept nogil:
     cdef Py_ssize_t r
     for r in range(lo, lo + n):
-        out[r] = bulk_fast_row_key(SK_GO, wide, bulk_flag_bits(SK_GO), dst, src, flags,
-                                   plen, lo, n, r, 0)
+        out[r] = bulk_fast_row_key(SK_GO, wide, bulk_flag_bits(SK_GO), bulk_cpl_caps(SK_GO),
+                                   dst, src, flags, fmask, plen, pmask, lo, r, False, 0)
 
 
 cdef void _fast_rows_rfc(const uint16_t *wide, const uint8_t *dst, const uint8_t *src,
-                         const uint8_t *flags, const uint8_t *plen, Py_ssize_t lo,
-                         Py_ssize_t n, bint learn, uint64_t *out) noexcept nogil:
+                         const uint8_t *flags, Py_ssize_t fmask, const uint8_t *plen,
+                         Py_ssize_t pmask, Py_ssize_t lo, Py_ssize_t n,
+                         uint64_t *out) noexcept nogil:
     cdef Py_ssize_t r
-    cdef uint64_t group = bulk_kl_group(src, flags, lo, n) if learn else 0
     for r in range(lo, lo + n):
-        out[r] = bulk_fast_row_key(SK_RFC6724, wide, bulk_flag_bits(SK_RFC6724), dst, src,
-                                   flags, plen, lo, n, r, group)
+        out[r] = bulk_fast_row_key(SK_RFC6724, wide, bulk_flag_bits(SK_RFC6724),
+                                   bulk_cpl_caps(SK_RFC6724), dst, src, flags, fmask, plen,
+                                   pmask, lo, r, False, 0)
+
+
+cdef void _fast_rows_update(const uint16_t *wide, const uint8_t *dst, const uint8_t *src,
+                            const uint8_t *flags, Py_ssize_t fmask, const uint8_t *plen,
+                            Py_ssize_t pmask, Py_ssize_t lo, Py_ssize_t n,
+                            uint64_t *out) noexcept nogil:
+    """rfc6724-update, learning the lookup's known-local /48s."""
+    cdef Py_ssize_t r
+    cdef uint64_t group = bulk_kl_group(src, flags, fmask, lo, n)
+    if group == BULK_KL_SEVERAL:
+        # each destination inside fd00::/8 scans the sources
+        for r in range(lo, lo + n):
+            out[r] = bulk_fast_row_key(
+                SK_RFC6724, wide, bulk_flag_bits(SK_RFC6724), bulk_cpl_caps(SK_RFC6724), dst,
+                src, flags, fmask, plen, pmask, lo, r, True,
+                bulk_kl_dst(group, load_be64(dst + 16 * r), src, flags, fmask, lo, n))
+        return
+    for r in range(lo, lo + n):
+        out[r] = bulk_fast_row_key(SK_RFC6724, wide, bulk_flag_bits(SK_RFC6724),
+                                   bulk_cpl_caps(SK_RFC6724), dst, src, flags, fmask, plen,
+                                   pmask, lo, r, True,
+                                   bulk_kl_one(group, load_be64(dst + 16 * r)))
 
 
 cdef Py_ssize_t _filled_max(const uint16_t *wide, const bulk_kl_t *kl, const int64_t *offsets,
@@ -353,15 +424,22 @@ cdef void _keys_range(int flavor, const sk_policy_t *pol, bint musl_fast,
                       uint64_t *klbuf) noexcept nogil:
     cdef Py_ssize_t g, r, lo, n
     cdef sk_row_t row
+    # absent flags / plen: one byte for every row (usable; unknown)
+    cdef uint8_t usable1 = SK_F_USABLE, plen1 = BULK_PLEN_UNKNOWN
+    cdef const uint8_t *ff = flags if flags != NULL else &usable1
+    cdef const uint8_t *pp = plen if plen != NULL else &plen1
+    cdef Py_ssize_t fm = -1 if flags != NULL else 0, pm = -1 if plen != NULL else 0
     for g in range(g0, g1):
         lo = offsets[g]
         n = offsets[g + 1] - lo
         if bulk_fast_ok(wide, kl, n):
             # rfc6724 / go / rfc6724-update by table; the flavour a constant in each call
             if flavor == SK_GO:
-                _fast_rows_go(wide, dst, src, flags, plen, lo, n, out)
+                _fast_rows_go(wide, dst, src, ff, fm, pp, pm, lo, n, out)
+            elif kl.on:
+                _fast_rows_update(wide, dst, src, ff, fm, pp, pm, lo, n, out)
             else:
-                _fast_rows_rfc(wide, dst, src, flags, plen, lo, n, kl.on, out)
+                _fast_rows_rfc(wide, dst, src, ff, fm, pp, pm, lo, n, out)
             continue
         if filled:
             # go / rfc6724-update: the whole group's rows first (known-local /48s)
