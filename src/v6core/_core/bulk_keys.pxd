@@ -2,6 +2,7 @@
 """Bulk sort keys: the C contract (layouts in bulk_keys.pyx's docstring)."""
 
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int32_t
+from cpython.pyport cimport PY_SSIZE_T_MAX
 from v6core._core.types cimport addr128_t, addr_load, addr_is_v4mapped, load_be64
 from v6core._core.sortkey cimport (
     sk_policy_t, sk_row_t, sk_wide_attr_bits, sk_cpl_len, SK_GO,
@@ -77,13 +78,13 @@ cdef inline uint32_t bulk_wide_index(addr128_t a) noexcept nogil:
     Without a branch on common addresses (rows arrive in random order, IPv4-mapped or
     not): only the rare rest of ::/64 (::1, ::/96) takes one."""
     cdef uint32_t z = a.hi == 0, mapped = (a.lo >> 32) == 0xffffU
-    cdef uint32_t m4 = <uint32_t>0 - (z & mapped)
     cdef uint32_t i6 = (<uint32_t>(a.hi >> 48)
                         | ((<uint32_t>(a.hi >> 32) == 0x20010000U) * (BULK_W_TEREDO << 16)))
     cdef uint32_t i4 = (BULK_W_V4 << 16) | (<uint32_t>(a.lo >> 16) & 0xffffU)
     if (a.hi | mapped) == 0:      # one test: a branch on mapped alone would mispredict
         return bulk_wide_rare(a)
-    return (i4 & m4) | (i6 & ~m4)
+    # an IPv4-mapped address has i6 0 (its first 64 bits are)
+    return i6 | (i4 & (<uint32_t>0 - (z & mapped)))
 
 
 cdef inline uint32_t bulk_wide_attrs(const uint16_t *t, addr128_t a) noexcept nogil:
@@ -117,20 +118,28 @@ cdef inline uint64_t bulk_fast_key(int flavor, const uint16_t *t, const uint64_t
         flags, cpl if cpl < cap else cap, index)
 
 
+cdef inline Py_ssize_t bulk_fast_max(const uint16_t *wide, const bulk_kl_t *kl) noexcept nogil:
+    """The largest lookup that takes ``bulk_fast_key`` (with ``wide``, the policy's
+    ``bulk_wide_table`` or NULL; -1: none): not when the update's known-local /48s come
+    from ``known_local=``, from rows of the table or from more than BULK_KL_SMALL rows
+    (those fill rows: ``bulk_fill_group``)."""
+    if wide == NULL:
+        return -1
+    if kl == NULL or not kl.on:
+        return PY_SSIZE_T_MAX
+    return -1 if kl.nexplicit or kl.nskip else BULK_KL_SMALL
+
+
 cdef inline bint bulk_fast_ok(const uint16_t *wide, const bulk_kl_t *kl,
                               Py_ssize_t n) noexcept nogil:
-    """Whether a lookup of ``n`` rows takes ``bulk_fast_key`` (with ``wide``, the policy's
-    ``bulk_wide_table`` or NULL): not when the update's known-local /48s come from
-    ``known_local=``, from rows of the table or from more than BULK_KL_SMALL rows (those
-    fill rows: ``bulk_fill_group``)."""
-    return wide != NULL and not (
-        kl != NULL and kl.on and (kl.nexplicit or kl.nskip or n > BULK_KL_SMALL))
+    """Whether a lookup of ``n`` rows takes ``bulk_fast_key`` (``bulk_fast_max``)."""
+    return n <= bulk_fast_max(wide, kl)
 
 
 cdef enum:
     # bulk_kl_group's summary of a lookup's known-local /48s, when not exactly one (one:
-    # its first 48 bits, in place, the rest 0; no /48 of an address has these)
-    BULK_KL_SEVERAL = 1      # more than one: bulk_kl_dst compares with each source
+    # its first 48 bits, in place, the rest 0; no /48 of an address has these bits)
+    BULK_KL_SEVERAL = 1      # set: more than one (bulk_kl_dst compares with each source)
     BULK_KL_NONE = 2         # no usable source inside fd00::/8
 
 
@@ -144,20 +153,23 @@ cdef inline uint64_t bulk_kl_group(const uint8_t *src, const uint8_t *flags, Py_
     """rfc6724-update learning in a lookup of ``n`` <= BULK_KL_SMALL rows from ``lo`` (no
     explicit known-local /48s): the /48 of each usable source inside fd00::/8 is
     known-local (``sk_known_local_collect``).  Returns the lookup's one such /48
-    (``bulk_kl48``), or BULK_KL_NONE, or BULK_KL_SEVERAL.  ``flags[i & fmask]`` is row
-    i's (``fmask`` 0: one byte for every row).  Without a branch on the addresses."""
+    (``bulk_kl48``), or BULK_KL_NONE, or a value with BULK_KL_SEVERAL set.
+    ``flags[i & fmask]`` is row i's (``fmask`` 0: one byte for every row).  Without a
+    branch on the addresses."""
     cdef Py_ssize_t i
+    cdef const uint8_t *p = src + 16 * lo
     cdef uint64_t s48, m, p_and = ~<uint64_t>0, p_or = 0
     for i in range(lo, lo + n):
-        s48 = load_be64(src + 16 * i)
-        m = <uint64_t>0 - (((s48 >> 56) == 0xfd) & flags[i & fmask] & SK_F_USABLE)
+        s48 = load_be64(p)
+        p += 16
+        m = <uint64_t>0 - ((p[-16] == 0xfd) & flags[i & fmask] & SK_F_USABLE)
         s48 = bulk_kl48(s48)
         p_and &= s48 | ~m
         p_or |= s48 & m
-    # none: p_or 0 (a /48 inside fd00::/8 is not 0); several: p_and and p_or differ
-    cdef uint64_t none = p_or == 0, several = (p_and != p_or) & (none ^ 1)
-    m = <uint64_t>0 - (none | several)
-    return (p_or & ~m) | (m & (BULK_KL_NONE - several))
+    # one: p_and equals p_or.  Else they differ in bit 0 when none (p_and all ones,
+    # p_or 0), in none of the low 16 bits when several (each /48 has them 0)
+    cdef uint64_t diff = p_and ^ p_or
+    return p_or | ((diff & 1) + (diff != 0))     # 0 + 0, 1 + 1 (NONE), 0 + 1 (SEVERAL)
 
 
 cdef inline uint32_t bulk_kl_one(uint64_t group, uint64_t dhi) noexcept nogil:
@@ -172,7 +184,7 @@ cdef inline uint32_t bulk_kl_dst(uint64_t group, uint64_t dhi, const uint8_t *sr
     the lookup of ``n`` rows from ``lo`` (``group`` from ``bulk_kl_group``)."""
     cdef uint32_t hit = bulk_kl_one(group, dhi)
     cdef Py_ssize_t j
-    if group == BULK_KL_SEVERAL and (dhi >> 56) == 0xfd:
+    if group & BULK_KL_SEVERAL and (dhi >> 56) == 0xfd:
         # a destination inside fd00::/8 against each usable source (only one inside
         # fd00::/8 can equal it)
         for j in range(lo, lo + n):

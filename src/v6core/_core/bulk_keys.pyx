@@ -387,7 +387,7 @@ cdef void _fast_rows_update(const uint16_t *wide, const uint8_t *dst, const uint
     """rfc6724-update, learning the lookup's known-local /48s."""
     cdef Py_ssize_t r
     cdef uint64_t group = bulk_kl_group(src, flags, fmask, lo, n)
-    if group == BULK_KL_SEVERAL:
+    if group & BULK_KL_SEVERAL:
         # each destination inside fd00::/8 scans the sources
         for r in range(lo, lo + n):
             out[r] = bulk_fast_row_key(
@@ -402,14 +402,15 @@ cdef void _fast_rows_update(const uint16_t *wide, const uint8_t *dst, const uint
                                    bulk_kl_one(group, load_be64(dst + 16 * r)))
 
 
-cdef Py_ssize_t _filled_max(const uint16_t *wide, const bulk_kl_t *kl, const int64_t *offsets,
-                            Py_ssize_t g0, Py_ssize_t g1) noexcept nogil:
-    """The largest of lookups g0 .. g1 - 1 that fill rows, or -1 when none does (an empty
-    lookup still fills: bulk_fill_group copies the explicit /48s)."""
+cdef Py_ssize_t _filled_max(Py_ssize_t fast_max, const int64_t *offsets, Py_ssize_t g0,
+                            Py_ssize_t g1) noexcept nogil:
+    """The largest of lookups g0 .. g1 - 1 that fill rows (more than ``fast_max`` rows,
+    ``bulk_fast_max``), or -1 when none does (an empty lookup still fills when
+    ``fast_max`` is -1: bulk_fill_group copies the explicit /48s)."""
     cdef Py_ssize_t g, n, m = -1
     for g in range(g0, g1):
         n = offsets[g + 1] - offsets[g]
-        if n > m and not bulk_fast_ok(wide, kl, n):
+        if n > fast_max and n > m:
             m = n
     return m
 
@@ -429,14 +430,16 @@ cdef void _keys_range(int flavor, const sk_policy_t *pol, bint musl_fast,
     cdef const uint8_t *ff = flags if flags != NULL else &usable1
     cdef const uint8_t *pp = plen if plen != NULL else &plen1
     cdef Py_ssize_t fm = -1 if flags != NULL else 0, pm = -1 if plen != NULL else 0
+    cdef Py_ssize_t fast_max = bulk_fast_max(wide, kl)
+    cdef bint learn = kl != NULL and kl.on
     for g in range(g0, g1):
         lo = offsets[g]
         n = offsets[g + 1] - lo
-        if bulk_fast_ok(wide, kl, n):
+        if n <= fast_max:
             # rfc6724 / go / rfc6724-update by table; the flavour a constant in each call
             if flavor == SK_GO:
                 _fast_rows_go(wide, dst, src, ff, fm, pp, pm, lo, n, out)
-            elif kl.on:
+            elif learn:
                 _fast_rows_update(wide, dst, src, ff, fm, pp, pm, lo, n, out)
             else:
                 _fast_rows_rfc(wide, dst, src, ff, fm, pp, pm, lo, n, out)
@@ -591,7 +594,7 @@ def sort_keys(dst, src, flags=None, plen=None, *, offsets, str flavor="rfc6724",
         cdef Py_ssize_t maxg = -1
         if filled:
             with nogil:
-                maxg = _filled_max(wide, &kl, op, g0, g1)
+                maxg = _filled_max(bulk_fast_max(wide, &kl), op, g0, g1)
         if maxg >= 0:
             rows = <sk_row_t *>malloc(max(maxg, 1) * sizeof(sk_row_t))
             klbuf = <uint64_t *>malloc((maxg + kl.nexplicit + 1) * sizeof(uint64_t))
