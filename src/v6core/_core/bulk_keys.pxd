@@ -173,7 +173,7 @@ cdef inline uint64_t bulk_kl_group(const uint8_t *src, const uint8_t *flags, Py_
 
 
 cdef inline uint32_t bulk_kl_one(uint64_t group, uint64_t dhi) noexcept nogil:
-    """``bulk_kl_dst`` when ``group`` is not BULK_KL_SEVERAL: one compare."""
+    """``bulk_kl_dst`` when ``group`` has no BULK_KL_SEVERAL bit: one compare."""
     return bulk_kl48(dhi) == group
 
 
