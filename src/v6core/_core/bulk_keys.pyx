@@ -203,21 +203,18 @@ cdef uint32_t _w_entry(const sk_policy_t *pol, addr128_t a) noexcept nogil:
     return <uint32_t>((prec << 8) | (label << 4) | scope)
 
 
-cdef bint _w_fill(const sk_policy_t *pol, uint16_t *t) noexcept nogil:
+cdef bint _w_fill(const sk_policy_t *pol, uint16_t *t, bint v4) noexcept nogil:
+    """A 65536-entry region by each address's first 16 bits (``v4``: the first 16 bits of
+    an IPv4-mapped address's IPv4 address)."""
     cdef uint32_t i, e
+    cdef addr128_t rep
     for i in range(<uint32_t>BULK_W_T16):
-        # region 0: ffff in bits 32-47 keeps ::/64 and 2001::/32 out of the others
-        e = _w_entry(pol, _a((<uint64_t>i << 48) | (<uint64_t>0xffff << 32), 0))
-        if e == 0xffffffffU:
-            return False
-        t[i] = <uint16_t>e
-    return True
-
-
-cdef bint _w_fill_v4(const sk_policy_t *pol, uint16_t *t) noexcept nogil:
-    cdef uint32_t i, e
-    for i in range(<uint32_t>BULK_W_T16):
-        e = _w_entry(pol, _a(0, (<uint64_t>0xffff << 32) | (<uint64_t>i << 16)))
+        if v4:
+            rep = _a(0, (<uint64_t>0xffff << 32) | (<uint64_t>i << 16))
+        else:
+            # region 0: ffff in bits 32-47 keeps ::/64 and 2001::/32 out of the others
+            rep = _a((<uint64_t>i << 48) | (<uint64_t>0xffff << 32), 0)
+        e = _w_entry(pol, rep)
         if e == 0xffffffffU:
             return False
         t[i] = <uint16_t>e
@@ -245,7 +242,7 @@ def bulk_wide_table(CompiledPolicy cp not None, int flavor):
     cdef addr128_t a
     cdef bint ok
     with nogil:
-        ok = _w_fill(&cp.pol, &tv[0])
+        ok = _w_fill(&cp.pol, &tv[0], False)
     if not ok:
         return None
     # the regions: ::1, ::/96, 2001::/32 (one entry each), IPv4 (by its first 16 bits) and
@@ -260,7 +257,7 @@ def bulk_wide_table(CompiledPolicy cp not None, int flavor):
             return None
         tv[i] = <uint16_t>e
     with nogil:
-        ok = _w_fill_v4(&cp.pol, &tv[BULK_W_V4 << 16])
+        ok = _w_fill(&cp.pol, &tv[BULK_W_V4 << 16], True)
     if not ok:
         return None
     e = _w_entry(&cp.pol, _a(0xfd00000000000000, 1))
