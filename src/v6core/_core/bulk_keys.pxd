@@ -40,6 +40,18 @@ cdef const uint64_t *bulk_flag_bits(int flavor) noexcept nogil
 cdef const uint8_t *bulk_cpl_caps(int flavor) noexcept nogil
 
 
+ctypedef struct bulk_bytes_t:
+    # each row's flags and plen for bulk_fast_row_key: flags[r & fmask], plen[r & pmask]
+    # (a mask 0: one byte for every row, so that a kernel needs no test per row)
+    const uint8_t *flags
+    Py_ssize_t fmask
+    const uint8_t *plen
+    Py_ssize_t pmask
+
+
+cdef bulk_bytes_t bulk_row_bytes(const uint8_t *flags, const uint8_t *plen) noexcept nogil
+
+
 cdef inline int32_t bulk_key_cpl(int flavor, uint32_t flags, bint v4,
                                  int32_t cpl) noexcept nogil:
     """The rule-9 field of the bulk key from the flavour's CommonPrefixLen ``cpl``: 0 when

@@ -344,6 +344,20 @@ cdef const uint8_t *bulk_cpl_caps(int flavor) noexcept nogil:
     return &_caps[1][0] if flavor == SK_GO else &_caps[0][0]
 
 
+cdef uint8_t _USABLE1 = SK_F_USABLE, _PLEN1 = BULK_PLEN_UNKNOWN
+
+
+cdef bulk_bytes_t bulk_row_bytes(const uint8_t *flags, const uint8_t *plen) noexcept nogil:
+    """``flags`` and ``plen`` (either may be NULL: every row usable; unknown) as
+    ``bulk_fast_row_key`` reads them."""
+    cdef bulk_bytes_t b
+    b.flags = flags if flags != NULL else &_USABLE1
+    b.fmask = -1 if flags != NULL else 0
+    b.plen = plen if plen != NULL else &_PLEN1
+    b.pmask = -1 if plen != NULL else 0
+    return b
+
+
 cdef const uint64_t *bulk_flag_bits(int flavor) noexcept nogil:
     """``sk_wide_flag_bits`` of every flags byte for ``bulk_fast_key`` (rfc6724 or go)."""
     return &_fbits[1][0] if flavor == SK_GO else &_fbits[0][0]
@@ -422,11 +436,10 @@ cdef void _keys_range(int flavor, const sk_policy_t *pol, bint musl_fast,
                       uint64_t *klbuf) noexcept nogil:
     cdef Py_ssize_t g, r, lo, n
     cdef sk_row_t row
-    # absent flags / plen: one byte for every row (usable; unknown)
-    cdef uint8_t usable1 = SK_F_USABLE, plen1 = BULK_PLEN_UNKNOWN
-    cdef const uint8_t *ff = flags if flags != NULL else &usable1
-    cdef const uint8_t *pp = plen if plen != NULL else &plen1
-    cdef Py_ssize_t fm = -1 if flags != NULL else 0, pm = -1 if plen != NULL else 0
+    cdef bulk_bytes_t b = bulk_row_bytes(flags, plen)
+    cdef const uint8_t *ff = b.flags
+    cdef const uint8_t *pp = b.plen
+    cdef Py_ssize_t fm = b.fmask, pm = b.pmask
     cdef Py_ssize_t fast_max = bulk_fast_max(wide, kl)
     cdef bint learn = kl != NULL and kl.on
     for g in range(g0, g1):

@@ -35,12 +35,11 @@ from v6core._core.sortkey cimport (
 )
 from v6core._core.bulk_common cimport (
     bulk_kl_t, bulk_kl_fill, bulk_load_row, bulk_nrows, bulk_rows_arg, bulk_u8_arg,
-    BULK_PLEN_UNKNOWN,
 )
 from v6core._core.bulk_keys cimport (
     bulk_musl_key_fast, bulk_wide_key, bulk_filled_key, bulk_fill_group, bulk_fast_ok,
-    bulk_fast_row_key, bulk_kl_group, bulk_kl_dst, bulk_flag_bits, bulk_cpl_caps, BULK_K_CPL,
-    BULK_POS_LIMIT,
+    bulk_fast_row_key, bulk_kl_group, bulk_kl_dst, bulk_flag_bits, bulk_cpl_caps,
+    bulk_row_bytes, bulk_bytes_t, BULK_K_CPL, BULK_POS_LIMIT,
 )
 from v6core._core.bulk_keys import bulk_wide_table
 from v6core._core.bulk_common import check_offsets, pool_map, \
@@ -183,13 +182,9 @@ cdef int bulk_order_group(int flavor, const sk_policy_t *pol, bint musl_fast,
     cdef const uint64_t *fbits = bulk_flag_bits(flavor)
     cdef const uint8_t *caps = bulk_cpl_caps(flavor)
     cdef bint fast = bulk_fast_ok(wide, kl, n)
-    # absent flags / plen: one byte for every row (usable; unknown) for bulk_fast_row_key
-    cdef uint8_t usable1 = SK_F_USABLE, plen1 = BULK_PLEN_UNKNOWN
-    cdef const uint8_t *ff = flags if flags != NULL else &usable1
-    cdef const uint8_t *pp = plen if plen != NULL else &plen1
-    cdef Py_ssize_t fm = -1 if flags != NULL else 0, pm = -1 if plen != NULL else 0
+    cdef bulk_bytes_t b = bulk_row_bytes(flags, plen)
     cdef bint learn = fast and kl_on
-    cdef uint64_t group = bulk_kl_group(src, ff, fm, lo, n) if learn else 0
+    cdef uint64_t group = bulk_kl_group(src, b.flags, b.fmask, lo, n) if learn else 0
     cdef bint filled = not fast and (flavor == SK_GO or kl_on)
     if filled:
         for i in range(n):
@@ -212,9 +207,10 @@ cdef int bulk_order_group(int flavor, const sk_policy_t *pol, bint musl_fast,
         else:
             if fast:
                 keys[i] = bulk_fast_row_key(
-                    flavor, wide, fbits, caps, dst, src, ff, fm, pp, pm, lo, lo + i, learn,
-                    bulk_kl_dst(group, load_be64(dst + 16 * (lo + i)), src, ff, fm, lo, n)
-                    if learn else 0)
+                    flavor, wide, fbits, caps, dst, src, b.flags, b.fmask, b.plen, b.pmask,
+                    lo, lo + i, learn,
+                    bulk_kl_dst(group, load_be64(dst + 16 * (lo + i)), src, b.flags,
+                                b.fmask, lo, n) if learn else 0)
             elif filled:
                 keys[i] = bulk_filled_key(flavor, &rows[i])
             else:
