@@ -20,12 +20,14 @@ cdef enum:
     # the table-driven attributes (bulk_wide_table), in regions of 65536 entries: region
     # 0 by an address's first 16 bits; the others for the addresses whose first 16 bits
     # do not decide (bulk_wide_index), each at its region's offset below
+    # (known-local and Teredo, which a row may add to its index, at powers of two: adding
+    # one is a shift, not a multiply)
     BULK_W_T16 = 65536
-    BULK_W_LOOPBACK = 1      # ::1: offset 0
+    BULK_W_TEREDO = 1        # 2001::/32: offset 0x2001
     BULK_W_V4 = 2            # ::ffff:0:0/96: by the IPv4 address's first 16 bits
-    BULK_W_COMPAT = 3        # ::/96 other than ::1: offset 0
-    BULK_W_TEREDO = 4        # 2001::/32: offset 0x2001
-    BULK_W_KNOWN_LOCAL = 5   # rfc6724-update, inside a known-local /48: by the first 16 bits
+    BULK_W_LOOPBACK = 3      # ::1: offset 0
+    BULK_W_KNOWN_LOCAL = 4   # rfc6724-update, inside a known-local /48: by the first 16 bits
+    BULK_W_COMPAT = 5        # ::/96 other than ::1: offset 0
     BULK_W_ENTRIES = 6 << 16
     BULK_KL_SMALL = 32       # rfc6724-update groups up to this size mark known-local inline
 
@@ -222,5 +224,8 @@ cdef inline uint64_t bulk_fast_row_key(int flavor, const uint16_t *wide,
     test per row); ``learn``: the update's known-local /48s, ``kd`` from ``bulk_kl_dst``
     (0 without ``learn``)."""
     return bulk_fast_key(flavor, wide, fbits, caps, dst + 16 * r, src + 16 * r,
-                         flags[r & fmask], plen[r & pmask], <uint32_t>(r - lo), kd,
+                         flags[r & fmask], plen[r & pmask],
+                         # learning: at most BULK_KL_SMALL rows (bulk_fast_max); the mask
+                         # tells gcc, which then drops bulk_key_join's test of the index
+                         <uint32_t>(r - lo) & (BULK_POS_LIMIT - 1 if learn else ~0U), kd,
                          bulk_kl_src(src + 16 * r) if learn else 0)
