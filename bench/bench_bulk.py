@@ -328,7 +328,9 @@ def test_sort_keys_flavors(benchmark, rows, keys_out, threads):
     # buffer for every flavour, touched before any round; one warm-up round (tables
     # built and cached).  The figures per flavour are the medians of its own calls
     # (``extra_info["parts"]``; bench/conftest.py prints them with their ratio to
-    # musl's); pytest-benchmark's own row times a whole round of the four.
+    # musl's); pytest-benchmark's own row times a whole round of the four.  32 rounds:
+    # with 16, the update's ratio to musl moved by up to a quarter between runs minutes
+    # apart (bench/RESULTS.md, sixth run).
     n, dst, src, flags, offsets = _groups_of_4(rows)
     benchmark.group = (f"sort_keys, {n:,} rows in groups of 4, interleaved rounds, "
                        f"{'1 thread' if threads else 'all cores'}")
@@ -349,7 +351,7 @@ def test_sort_keys_flavors(benchmark, rows, keys_out, threads):
     for v in times.values():
         v.clear()
     gc.collect()
-    benchmark.pedantic(one_round, rounds=scale(16, 1), iterations=1)
+    benchmark.pedantic(one_round, rounds=scale(32, 1), iterations=1)
     parts = {name: float(np.median(v)) for name, v in times.items()}
     benchmark.extra_info.update(
         rows=n, threads=threads_for(threads, n), parts=parts, parts_items=n,
