@@ -20,8 +20,9 @@ cdef enum:
     # the table-driven attributes (bulk_wide_table), in regions of 65536 entries: region
     # 0 by an address's first 16 bits; the others for the addresses whose first 16 bits
     # do not decide (bulk_wide_index), each at its region's offset below
-    # (known-local and Teredo, which a row may add to its index, at powers of two: adding
-    # one is a shift, not a multiply)
+    # (known-local, which the update adds to a row's index when the row learns it, at a
+    # power of two: adding it is a shift, not a multiply; Teredo, also added by a test,
+    # at another)
     BULK_W_T16 = 65536
     BULK_W_TEREDO = 1        # 2001::/32: offset 0x2001
     BULK_W_V4 = 2            # ::ffff:0:0/96: by the IPv4 address's first 16 bits
